@@ -1,0 +1,134 @@
+"""`spinecode` command line: extract one note, run a batch, evaluate against gold, train."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Vertebral augmentation notes → facts → CPT codes.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"spinecode {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """spinecode: read vertebroplasty / augmentation / sacroplasty notes and code them."""
+
+
+@app.command()
+def extract(
+    path: str = typer.Argument(..., help="A note file, or - for standard input."),
+    code_set: str = typer.Option("current", "--code-set", help="current | legacy | auto"),
+    date_of_service: Optional[str] = typer.Option(None, "--date-of-service", help="YYYY-MM-DD (used by --code-set auto)"),
+    fmt: str = typer.Option("json", "--format", help="json | text"),
+) -> None:
+    """Print the result for one note."""
+    from .api import Extractor, error_result
+    from .text import NoteDecodeError, decode_note
+
+    note_id = None if path == "-" else Path(path).stem
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        text, read_warnings = decode_note(data)
+        result = Extractor(code_set=code_set).extract(text, note_id=note_id, date_of_service=date_of_service)
+        result.warnings = read_warnings + result.warnings
+    except (OSError, NoteDecodeError) as exc:
+        result = error_result(note_id, type(exc).__name__, str(exc) if isinstance(exc, NoteDecodeError) else f"cannot read {path}")
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    if fmt == "text":
+        typer.echo(summary(result.to_dict()))
+    else:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    if result.error:
+        raise typer.Exit(1)
+
+
+def summary(rec: dict) -> str:
+    """A short human summary: levels, technique, codes, warnings."""
+    if "error" in rec:
+        return f"{rec['note_id']}: ERROR {rec['error']['type']}: {rec['error']['message']}"
+    lines = [f"note: {rec['note_id']}   code set: {rec['code_set']}   confidence: {rec['confidence']}"
+             f"   review: {'YES' if rec['review'] else 'no'}"]
+    if not rec["procedures"]:
+        lines.append("treated levels: none")
+    for p in rec["procedures"]:
+        approach = p["approach"] or "approach not stated"
+        if p["side"]:
+            approach += f" ({p['side']})"
+        extra = [x for x in (p["cavity_device"] and f"{p['cavity_device']} cavity", p["cement"],
+                             p["cement_volume_ml"] is not None and f"{p['cement_volume_ml']} mL",
+                             p["biopsy"] and "biopsy") if x]
+        lines.append(f"  {p['level']:<7} {p['technique']:<15} {approach:<24} {', '.join(extra)}")
+    if rec["biopsy_only_levels"]:
+        lines.append(f"biopsy only: {', '.join(rec['biopsy_only_levels'])}")
+    if rec["not_treated"]:
+        lines.append("not treated: " + ", ".join(f"{n['level']} ({n['reason']})" for n in rec["not_treated"]))
+    lines.append(f"imaging: {', '.join(rec['imaging']) or 'none'}")
+    lines.append("codes: " + (", ".join(
+        f"{c['code']}x{c['units']}" + (f"-{'-'.join(c['modifiers'])}" if c["modifiers"] else "") for c in rec["codes"]
+    ) or "none"))
+    for w in rec["warnings"]:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
+@app.command()
+def batch(
+    input: str = typer.Argument(..., help="A folder of notes, a .csv/.jsonl/.parquet table, or - (JSONL on stdin)."),
+    out: Path = typer.Option(..., "--out", help="Output file: .jsonl (default), .csv or .parquet"),
+    code_set: str = typer.Option("current", "--code-set"),
+    workers: int = typer.Option(1, "--workers", min=1),
+    resume: bool = typer.Option(False, "--resume", help="Skip notes already in OUT (after a crash)."),
+    id_col: str = typer.Option("note_id", "--id-col"),
+    text_col: str = typer.Option("text", "--text-col"),
+    date_col: Optional[str] = typer.Option(None, "--date-col"),
+    max_bytes: int = typer.Option(5_000_000, "--max-bytes", help="Notes larger than this become error records."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
+) -> None:
+    """Extract every note of a folder or table; one record per note, in a stable order."""
+    from .batch import run_batch
+
+    code = run_batch(input=input, out=out, code_set=code_set, workers=workers, resume=resume, id_col=id_col,
+                     text_col=text_col, date_col=date_col, max_bytes=max_bytes, quiet=quiet)
+    raise typer.Exit(code)
+
+
+@app.command()
+def evaluate(
+    gold_dirs: List[Path] = typer.Argument(..., help="Folders of NAME.txt + NAME.gold.json pairs."),
+    show: bool = typer.Option(False, "--show", help="List every mismatch."),
+    code_set: str = typer.Option("current", "--code-set"),
+) -> None:
+    """Score against gold notes: exact code sets, treated-level P/R/F1, per-field accuracy."""
+    from .api import Extractor
+    from .evaluate import Report, find_pairs, format_report, score_note
+    from .text import decode_note
+
+    pairs = find_pairs(gold_dirs)
+    if not pairs:
+        typer.echo("no NAME.txt + NAME.gold.json pairs found", err=True)
+        raise typer.Exit(2)
+    extractor = Extractor(code_set=code_set)
+    items = [(name, decode_note(txt.read_bytes())[0]) for name, txt, _ in pairs]
+    report = Report()
+    for (name, _, gold_path), result in zip(pairs, extractor.pipe(items)):
+        score_note(name, result, json.loads(gold_path.read_text(encoding="utf-8")), report)
+    typer.echo(format_report(report, show=show))
+
+
+def main() -> None:  # console script entry point
+    app()

@@ -1,0 +1,69 @@
+"""What the code mapper returns: plain dataclasses with ``to_dict()`` for the output contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Code:
+    """One CPT / Category III code with its units (each code appears once per result)."""
+
+    code: str
+    units: int
+    system: str
+    modifiers: list[str]
+    levels: list[str]
+    description: str
+    rationale: str
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "units": self.units,
+            "system": self.system,
+            "modifiers": list(self.modifiers),
+            "levels": list(self.levels),
+            "description": self.description,
+            "rationale": self.rationale,
+        }
+
+
+@dataclass(frozen=True)
+class PcsCode:
+    """One ICD-10-PCS code (inpatient): one per treated body, one per biopsied body."""
+
+    code: str
+    level: str
+    description: str
+    root_operation: str  # Supplement | Excision
+    system: str = "ICD-10-PCS"
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "system": self.system,
+            "level": self.level,
+            "root_operation": self.root_operation,
+            "description": self.description,
+        }
+
+
+@dataclass
+class CodingResult:
+    code_set: str  # the resolved set: current | legacy
+    codes: list[Code] = field(default_factory=list)
+    pcs_codes: list[PcsCode] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    review: bool = False
+    date_of_service: str | None = None  # ISO date when one was given
+
+    def to_dict(self) -> dict:
+        return {
+            "code_set": self.code_set,
+            "date_of_service": self.date_of_service,
+            "codes": [c.to_dict() for c in self.codes],
+            "pcs_codes": [p.to_dict() for p in self.pcs_codes],
+            "warnings": list(self.warnings),
+            "review": self.review,
+        }

@@ -1,0 +1,1 @@
+"""Rule files (medspaCy JSON formats), shipped inside the package as extractor.patterns."""
