@@ -36,7 +36,8 @@ PROC = frozenset({"PROC_VP", "PROC_AUG", "PROC_SACRO"})
 TREAT = FILL | PROC
 CAVITY = frozenset({"CAVITY_BALLOON", "CAVITY_MECH", "CAVITY_ANY"})
 CEMENT_TYPES = {"CEMENT_PMMA": "pmma", "CEMENT_GRAFT": "bone_graft", "CEMENT_SUBST": "bone_substitute"}
-NON_SEPARATING = frozenset({"LEVEL", "NEEDLE"})
+NON_SEPARATING = frozenset({"LEVEL", "NEEDLE", "SESSION"})
+STOPPED = NEGATING | {"ABORTED"}
 LINK_WORDS = frozenset({"of", "at", "to", "in", "on", "for", "the", "level", "levels", ",", "(", ":", "-", "and"})
 
 # how specific an attachment is
@@ -193,6 +194,8 @@ def _attach_sentence(note: _Note, s: Sentence, subject: list[list[Mention]] | No
             best = min(subject, key=lambda g: _distance(note, s, c, g))
             targets = [(best, RANK_DIRECT)]
         for g, rank in targets:
+            if c.label in TREAT | CAVITY and all(m.modifiers & STOPPED for m in g):
+                continue  # "No cement was placed at T9": the cue does not treat T9
             levels = {lv for m in g for lv in m.levels}
             if len(levels) > 1 and rank == RANK_DIRECT:
                 rank = RANK_GROUP
@@ -268,6 +271,9 @@ def _is_candidate(note: _Note, level: str, sacro_note: bool) -> list[Mention]:
 
 def _strong_negative(note: _Note, level: str) -> str | None:
     reason = None
+    for a in note.by_level[level]:
+        if a.rank >= RANK_INHERITED and "ABORTED" in a.mention.modifiers and a.mention.section in NEGATION_SECTIONS:
+            return "aborted"
     for m in note.level_mentions[level]:
         if m.section not in NEGATION_SECTIONS:
             continue
@@ -326,17 +332,28 @@ def _explicit(m: Mention) -> bool:
 
 def _approach(items: list[Attached]) -> tuple[str | None, list[Attached]]:
     cues = _pos(items, {"APPROACH_BI", "APPROACH_UNI"})
+    access_sides = [a for a in _pos(items, {"SIDE"}) if _is_access_side(a.mention)]
+    top_side = max((a.rank for a in access_sides), default=0)
     if cues:
         best = max(cues, key=lambda a: (a.rank, _explicit(a.mention), a.mention.start))
-        value = "bilateral" if best.mention.label == "APPROACH_BI" else "unilateral"
-        return value, [best]
-    sides = _best(_pos(items, {"SIDE"}))
+        if top_side <= best.rank:
+            value = "bilateral" if best.mention.label == "APPROACH_BI" else "unilateral"
+            return value, [best]
+        # "bipedicular at each level, except T12, which was done from the left": the exception wins
+        sides = [a for a in access_sides if a.rank == top_side]
+    else:
+        sides = _best(_pos(items, {"SIDE"}))
     found = {_side_value(a.mention) for a in sides} - {None}
     if len(found) == 1:
         return "unilateral", sides
     if len(found) == 2:
         return "bilateral", sides
     return None, []
+
+
+def _is_access_side(m: Mention) -> bool:
+    t = m.text.lower()
+    return any(w in t for w in _APPROACH_WORDS) or t.startswith(("from the", "via the"))
 
 
 def _side_value(m: Mention) -> str | None:
@@ -376,11 +393,11 @@ def _cement(items: list[Attached]) -> tuple[str | None, list[Attached]]:
 _VOLUME_EXCLUDE = ("inflat", "contrast", "lidocaine", "bupivacaine", "blood", "saline", "marcaine", "ebl", "balloon")
 
 
-def _volume(note: _Note, items: list[Attached]) -> tuple[float | None, list[Attached]]:
+def _volume(note: _Note, items: list[Attached], single: bool) -> tuple[float | None, list[Attached]]:
     vols = []
     for a in items:
         m = a.mention
-        if m.label != "VOLUME" or a.rank < RANK_INHERITED:
+        if m.label != "VOLUME" or (a.rank < RANK_INHERITED and not single):
             continue
         s = note.sentences[m.sent]
         if not any(x.label in FILL and positive(x) for x in s.mentions):
@@ -470,6 +487,17 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
     all_fill = [a for a in note.to_all if a.mention.label in TREAT and positive(a.mention)
                 and a.mention.section in PROCEDURAL]
 
+    # "no cement was injected at any level", "the procedure was stopped": a session-wide stop
+    global_stop = None
+    for a in note.to_all:
+        m = a.mention
+        if m.section not in PROCEDURAL:
+            continue
+        if "ABORTED" in m.modifiers and m.label in TREAT | {"SESSION", "NEEDLE"}:
+            global_stop = "aborted"
+        elif m.label in TREAT and negated(m) and global_stop is None:
+            global_stop = "negated"
+
     treated: list[LevelFacts] = []
     for level in sorted(note.level_mentions, key=level_index):
         candidates = _is_candidate(note, level, sacro_note)
@@ -478,12 +506,13 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
         items = note.by_level[level]
         fill = [a for a in _pos(items, TREAT) if a.mention.section in PROCEDURAL]
         fill_rank = max([a.rank for a in fill] + ([RANK_ALL] if all_fill else [0]))
-        strong_neg = _strong_negative(note, level)
+        strong_neg = _strong_negative(note, level) or (global_stop if fill_rank < RANK_INHERITED else None)
         if fill_rank == 0 or (strong_neg and fill_rank < RANK_INHERITED):
             continue
         if strong_neg:
             note.concern(f"{level}: described as treated and also as {strong_neg}", review=True)
-        treated.append(_level_facts(note, level, candidates, items + note.to_all, fill, imaging))
+        treated.append((level, candidates, items + note.to_all, fill))
+    treated = [_level_facts(note, lv, c, it, f, imaging, len(treated) == 1) for lv, c, it, f in treated]
 
     treated_levels = {p.level for p in treated}
     biopsy_only = _biopsy_only(note, treated_levels, imaging)
@@ -536,12 +565,12 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
     return facts
 
 
-def _level_facts(note, level, candidates, items, fill, imaging) -> LevelFacts:
+def _level_facts(note, level, candidates, items, fill, imaging, single) -> LevelFacts:
     technique, device, tech_ev = _technique(level, items)
     approach, appr_ev = _approach(items)
     side, side_ev = _side(items) if approach == "unilateral" else (None, [])
     cement, cement_ev = _cement(items)
-    volume, vol_ev = _volume(note, items)
+    volume, vol_ev = _volume(note, items, single)
     biopsy_pos = [a for a in _pos(items, {"BIOPSY"}) if a.rank >= RANK_GROUP and a.mention.section in BIOPSY_SECTIONS]
     evidence = [_ev(m, "LEVEL") for m in candidates]
     for label, group in (("TECHNIQUE", tech_ev), ("APPROACH", appr_ev), ("SIDE", side_ev),

@@ -9,6 +9,7 @@ All rules are read from the JSON files in `patterns/` (shipped as `extractor.pat
 from __future__ import annotations
 
 import sys
+import warnings
 import types
 from functools import lru_cache
 from importlib.resources import as_file, files
@@ -18,6 +19,9 @@ import spacy
 from spacy.language import Language
 from spacy.util import compile_infix_regex
 
+
+# the TargetMatcher keeps an empty PhraseMatcher (all our rules are regex or token patterns)
+warnings.filterwarnings("ignore", message=r"\[W036\]")
 
 PATTERN_FILES = {"sections": "sections.json", "targets": "targets.json", "context": "context.json"}
 
