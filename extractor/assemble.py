@@ -23,6 +23,7 @@ from .mentions import Mention, Sentence
 PROCEDURAL = frozenset({None, "procedure_title", "technique", "impression", "addendum", "implants"})
 BIOPSY_SECTIONS = PROCEDURAL | {"specimens"}
 NEGATION_SECTIONS = PROCEDURAL | {"complications", "findings", "specimens"}
+IMAGING_SECTIONS = PROCEDURAL | {"findings", "complications"}
 NOT_NOW_SECTIONS = frozenset({"history", "comparison", "plan", "planned", "diagnosis", "assessment"})
 
 NEGATING = frozenset({"NEGATED_EXISTENCE", "NOT_TREATED"})
@@ -480,8 +481,8 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
     imaging = sorted(
         {
             "ct" if m.label == "IMAGING_CT" else "fluoroscopy"
-            for m in procedural_cues
-            if m.label in ("IMAGING_CT", "IMAGING_FLUORO") and positive(m)
+            for m in mentions
+            if m.label in ("IMAGING_CT", "IMAGING_FLUORO") and positive(m) and m.section in IMAGING_SECTIONS
         }
     )
     all_fill = [a for a in note.to_all if a.mention.label in TREAT and positive(a.mention)
@@ -528,10 +529,9 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
         reason = _not_treated_reason(note, level)
         not_treated.append(NotTreated(level, reason, [_ev(ms[0], "LEVEL")]))
 
-    needle_only = not treated and not biopsy_only and (
-        any(nt.reason == "aborted" for nt in not_treated)
-        or any(m.label == "NEEDLE" and positive(m) and m.section == "technique" for m in mentions)
-        and any(m.modifiers & {"ABORTED"} for m in mentions)
+    needles_placed = any(m.label == "NEEDLE" and positive(m) and m.section in PROCEDURAL for m in mentions)
+    needle_only = not treated and not biopsy_only and needles_placed and (
+        any(nt.reason == "aborted" for nt in not_treated) or global_stop is not None
     )
     if needle_only:
         note.concern("needles were placed but no filler was delivered at any level", review=True)

@@ -51,8 +51,10 @@ class ClinicalSentences:
         for i in range(1, n):
             tok = doc[i]
             prev = doc[i - 1]
-            if i in heading_starts or i in heading_ends:
+            if i in heading_starts:
                 starts[i] = True
+                continue
+            if i in heading_ends:  # "Biopsy: none" stays one sentence, so its negation reaches the cue
                 continue
             if tok.is_space:
                 continue
