@@ -35,7 +35,7 @@ NOT_SUBJECT = frozenset({"HISTORICAL", "HYPOTHETICAL", "REFERENCE", "FINDING"})
 FILL = frozenset({"FILL_VERB", "CEMENT_PMMA", "CEMENT_GRAFT", "CEMENT_SUBST", "CEMENT_GENERIC"})
 PROC = frozenset({"PROC_VP", "PROC_AUG", "PROC_SACRO"})
 TREAT = FILL | PROC
-CAVITY = frozenset({"CAVITY_BALLOON", "CAVITY_MECH", "CAVITY_ANY"})
+CAVITY = frozenset({"CAVITY_BALLOON", "CAVITY_MECH", "CAVITY_ANY", "INFLATE"})
 CEMENT_TYPES = {"CEMENT_PMMA": "pmma", "CEMENT_GRAFT": "bone_graft", "CEMENT_SUBST": "bone_substitute"}
 NON_SEPARATING = frozenset({"LEVEL", "NEEDLE", "SESSION"})
 STOPPED = NEGATING | {"ABORTED"}
@@ -294,7 +294,7 @@ def _technique(level: str, items: list[Attached]) -> tuple[str, str | None, list
         cav = _best(_pos(items, CAVITY))
         device = _device(cav, items) if cav else None
         return "sacroplasty", device, cav
-    cavity = _pos(items, CAVITY)
+    cavity = _cavity_made(items)
     convert = _pos(items, {"CONVERT_VP"})
     if convert:
         last_convert = max(a.mention.start for a in convert)
@@ -316,10 +316,21 @@ def _technique(level: str, items: list[Attached]) -> tuple[str, str | None, list
     return "vertebroplasty", None, vp
 
 
+def _cavity_made(items: list[Attached]) -> list[Attached]:
+    """Cues proving a cavity was made. A balloon counts only once something was inflated: a tamp
+    that was opened, passed or prepared but never inflated made no cavity."""
+    inflations = _pos(items, {"INFLATE"})
+    devices = _pos(items, CAVITY - {"INFLATE"})
+    made = [a for a in devices if a.mention.label != "CAVITY_BALLOON" or inflations]
+    if inflations and not any(a.mention.label != "CAVITY_ANY" for a in made):
+        made += [a for a in devices if a.mention.label == "CAVITY_BALLOON"] or inflations
+    return made
+
+
 def _device(cavity: list[Attached], items: list[Attached]) -> str | None:
     for pool in (_best(cavity), cavity):
         labels = {a.mention.label for a in pool}
-        if "CAVITY_BALLOON" in labels:
+        if labels & {"CAVITY_BALLOON", "INFLATE"}:
             return "balloon"
         if "CAVITY_MECH" in labels:
             return "mechanical"

@@ -1,56 +1,540 @@
-"""Batch extraction over a folder: one JSON line per note, in a stable order, never stopping for one note."""
+"""`spinecode batch`: many notes in, one record per note out, in input order, never stopping for one note.
+
+    source (readers.py) → chunks of notes → extraction (this process, or a pool of worker processes,
+    each building the pipeline once) → records in input order → writer (writers.py) + progress + stats
+
+Exit codes: 0 every note processed without an error record; 1 the output holds error records (or a
+folder could not be listed); 2 usage error, unreadable input as a whole, or OUT cannot be written;
+130 interrupted (Ctrl-C / SIGTERM; a JSONL output keeps every record written so far: rerun with --resume).
+
+Note text never goes to stderr or into an error message: messages name the problem and the note id.
+"""
 
 from __future__ import annotations
 
-import json
+import multiprocessing as mp
 import os
+import signal
 import sys
+import threading
 import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TextIO
 
 from .api import Extractor, error_result
-from .text import NoteDecodeError, decode_note
+from .readers import DEFAULT_GLOB, DEFAULT_MAX_BYTES, InputError, Source, SourceNote, open_source
+from .writers import OutputError, Writer, format_for, open_writer, scan_jsonl
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+CHUNK_SIZE = 16  # notes per unit of work: small, so little is in flight when a run is killed
+MAX_BREAKS_IN_A_ROW = 8  # worker pool deaths with no note done in between before the batch gives up
+WORKER_CRASHED = ("WorkerCrashed", "the worker process died while extracting this note (out of memory or a crash)")
 
 
-def iter_folder(root: Path, max_bytes: int, pattern: str = "*.txt") -> Iterator[tuple[str, Optional[str], Optional[tuple[str, str]]]]:
-    """(note_id, text or None, error or None) for each regular file below root, sorted by path."""
-    files = sorted(p for p in root.rglob(pattern) if p.is_file() and not p.name.startswith("."))
-    for path in files:
-        note_id = str(path.relative_to(root).with_suffix(""))
+class BatchError(Exception):
+    """The batch cannot go on (exit code 2)."""
+
+
+# --------------------------------------------------------------------------- extraction of one chunk
+
+
+def extract_items(extractor: Extractor, items: list[tuple]) -> list[dict]:
+    """Records for (note_id, text, date_of_service) items, in order; an exception costs one note, not the chunk."""
+    try:
+        return [r.to_dict() for r in extractor.pipe(items, n_process=1, batch_size=max(1, len(items)))]
+    except Exception:  # noqa: BLE001
+        out = []
+        for note_id, text, dos in items:
+            try:
+                out.append(extractor.extract(text, note_id=note_id, date_of_service=dos).to_dict())
+            except Exception as exc:  # noqa: BLE001 - the message never holds note text
+                out.append(error_result(note_id, "ProcessingError",
+                                        f"{type(exc).__name__} while processing note").to_dict())
+        return out
+
+
+def merge_records(notes: list[SourceNote], results: list[dict]) -> list[dict]:
+    """Records for a chunk of notes: error records for unreadable notes, results (in order) for the others."""
+    good = iter(results)
+    out = []
+    for note in notes:
+        if note.error is not None:
+            out.append(error_result(note.note_id, *note.error).to_dict())
+            continue
+        record = next(good)
+        if note.warnings and "error" not in record:
+            record["warnings"] = list(note.warnings) + list(record.get("warnings") or [])
+        out.append(record)
+    if next(good, None) is not None:  # pragma: no cover - pipe() yields one result per item
+        raise RuntimeError("more results than notes")
+    return out
+
+
+def _items(notes: list[SourceNote]) -> list[tuple]:
+    return [(n.note_id, n.text, n.date_of_service) for n in notes if n.error is None]
+
+
+def process_notes(extractor: Extractor, notes: list[SourceNote]) -> list[dict]:
+    """One chunk, in this process (used by the single-process batch and by extractor.spark)."""
+    items = _items(notes)
+    return merge_records(notes, extract_items(extractor, items) if items else [])
+
+
+# --------------------------------------------------------------------------- worker processes
+
+
+class WorkerInitError(Exception):
+    """A worker could not build the pipeline."""
+
+
+_WORKER: Extractor | None = None
+_WORKER_PROBLEM: str | None = None
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive the batch process (kill -9 of the batch leaves no orphans)."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
         try:
-            size = path.stat().st_size
-            if size > max_bytes:
-                yield note_id, None, ("NoteTooLarge", f"file has {size} bytes; the limit is {max_bytes}")
-                continue
-            text, _ = decode_note(path.read_bytes())
-            yield note_id, text, None
-        except NoteDecodeError as exc:
-            yield note_id, None, ("UndecodableNote", str(exc))
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except Exception:  # noqa: BLE001, S110 - pragma: no cover
+            pass
+    if os.getppid() != parent:  # pragma: no cover - the parent died while this worker started
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="spinecode-parent-watch").start()
+
+
+def worker_init(code_set: str) -> None:
+    """Pool initializer: build the pipeline once for this worker process."""
+    global _WORKER, _WORKER_PROBLEM
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch process's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+    try:
+        _WORKER = Extractor(code_set=code_set)
+    except Exception as exc:  # noqa: BLE001 - told by the first task (an initializer error only breaks the pool)
+        _WORKER_PROBLEM = f"{type(exc).__name__}: {exc}"
+
+
+def worker_run(items: list[tuple]) -> list[dict]:
+    if _WORKER is None:
+        raise WorkerInitError(f"a worker could not build the pipeline ({_WORKER_PROBLEM})")
+    return extract_items(_WORKER, items)
+
+
+def _chunks(notes: Iterable[SourceNote], size: int) -> Iterator[list[SourceNote]]:
+    chunk: list[SourceNote] = []
+    for note in notes:
+        chunk.append(note)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class LocalEngine:
+    """Extraction in this process (--workers 1)."""
+
+    def __init__(self, code_set: str):
+        self.extractor = Extractor(code_set=code_set)
+
+    def run(self, chunks: Iterable[list[SourceNote]]) -> Iterator[list[dict]]:
+        for notes in chunks:
+            yield process_notes(self.extractor, notes)
+
+    def close(self) -> None:
+        pass
+
+
+class PoolEngine:
+    """Extraction in N worker processes, each building the pipeline once; results in input order.
+
+    At most `3 * workers` chunks are in flight (input is read only as fast as it is extracted). If a
+    worker dies (out of memory, a crash in native code), the pool is restarted, the chunk at the head
+    is redone one note at a time and the note that kills a worker gets a WorkerCrashed error record.
+    """
+
+    def __init__(self, workers: int, code_set: str, init: Callable = worker_init, work: Callable = worker_run):
+        self.workers = workers
+        self.initargs = (code_set,)
+        self.init, self.work = init, work
+        self.limit = 3 * workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._breaks = 0
+        self.restarts = 0
+
+    def _submit(self, items: list[tuple]):
+        if self._pool is None:
+            methods = mp.get_all_start_methods()
+            ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=self.init,
+                                             initargs=self.initargs)
+        return self._pool.submit(self.work, items)
+
+    def _restart(self) -> None:
+        self._breaks += 1
+        self.restarts += 1
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._breaks > MAX_BREAKS_IN_A_ROW:
+            raise BatchError(f"worker processes died {self._breaks} times in a row; giving up")
+
+    def _isolate(self, items: list[tuple]) -> list[dict]:
+        out: list[dict] = []
+        for item in items:
+            try:
+                out.extend(self._submit([item]).result())
+                self._breaks = 0
+            except BrokenProcessPool:
+                self._restart()
+                out.append(error_result(item[0], *WORKER_CRASHED).to_dict())
+        return out
+
+    def run(self, chunks: Iterable[list[SourceNote]]) -> Iterator[list[dict]]:
+        inflight: deque = deque()  # [notes, items, future or None]
+        source = iter(chunks)
+        more = True
+        while True:
+            while more and len(inflight) < self.limit:
+                notes = next(source, None)
+                if notes is None:
+                    more = False
+                    break
+                items = _items(notes)
+                inflight.append([notes, items, self._submit(items) if items else None])
+            if not inflight:
+                return
+            notes, items, future = inflight.popleft()
+            results: list[dict] = []
+            if future is not None:
+                try:
+                    results = future.result()
+                    self._breaks = 0
+                except WorkerInitError as exc:
+                    raise BatchError(str(exc)) from None
+                except BrokenProcessPool:
+                    self._restart()
+                    results = self._isolate(items)
+                    for job in inflight:
+                        if job[2] is not None:
+                            job[2] = self._submit(job[1])
+            yield merge_records(notes, results)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+# --------------------------------------------------------------------------- progress and summary
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def progress_mode(requested: str, quiet: bool, stream: TextIO) -> str:
+    """bar (a terminal), lines (periodic plain lines), none (--quiet, or CI=true)."""
+    if quiet:
+        return "none"
+    if requested != "auto":
+        return requested
+    if _in_ci():
+        return "none"
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return "bar" if tty else "lines"
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+class Progress:
+    """A rich progress bar (notes/s, ETA) on a terminal, or a plain line every `interval` seconds."""
+
+    def __init__(self, mode: str, total: int | None, done: int = 0, stream: TextIO = sys.stderr,
+                 interval: float = 10.0):
+        self.mode, self.total, self.stream, self.interval = mode, total, stream, interval
+        self.done = done
+        self.new = 0
+        self.errors = 0
+        self.start = time.monotonic()
+        self._last_line = self.start
+        self._last_refresh = 0.0
+        self._bar = None
+        if mode == "bar":
+            try:
+                self._start_bar()
+            except Exception:  # noqa: BLE001 - rich missing or unusable: fall back to plain lines
+                self.mode = "lines"
+
+    def _start_bar(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            ProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgress
+        from rich.text import Text
+
+        class Rate(ProgressColumn):
+            def render(self, task) -> Text:
+                return Text(f"{task.speed or 0:.1f} notes/s")
+
+        # no refresh thread (auto_refresh=False): worker processes may be forked while the bar runs
+        self._bar = RichProgress(TextColumn("spinecode batch"), BarColumn(), MofNCompleteColumn(), Rate(),
+                                 TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[errors]} errors"),
+                                 console=Console(file=self.stream), auto_refresh=False, transient=False)
+        self._bar.start()
+        self._task = self._bar.add_task("notes", total=self.total, completed=self.done, errors=0)
+        self._bar.refresh()
+
+    def advance(self, n: int, errors: int) -> None:
+        self.done += n
+        self.new += n
+        self.errors += errors
+        now = time.monotonic()
+        if self._bar is not None:
+            self._bar.update(self._task, advance=n, errors=self.errors)
+            if now - self._last_refresh >= 0.1:
+                self._bar.refresh()
+                self._last_refresh = now
+        elif self.mode == "lines" and now - self._last_line >= self.interval:
+            self._last_line = now
+            self.stream.write(self.line(now) + "\n")
+            self.stream.flush()
+
+    def line(self, now: float | None = None) -> str:
+        elapsed = max((now or time.monotonic()) - self.start, 1e-9)
+        rate = self.new / elapsed
+        text = f"spinecode batch: {self.done}"
+        if self.total:
+            text += f"/{self.total} notes ({100 * self.done / self.total:.0f}%)"
+        else:
+            text += " notes"
+        text += f", {rate:.1f} notes/s"
+        if self.total and rate > 0:
+            text += f", ETA {_duration(max(self.total - self.done, 0) / rate)}"
+        return text + f", {self.errors} errors"
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.refresh()
+            self._bar.stop()
+            self._bar = None
+
+
+class Stats:
+    """Counts over every record of OUT (including those an earlier run wrote, with --resume)."""
+
+    def __init__(self) -> None:
+        self.notes = 0
+        self.errors: Counter = Counter()
+        self.review = 0
+        self.code_notes: Counter = Counter()
+        self.code_units: Counter = Counter()
+
+    def add(self, record: dict) -> None:
+        self.notes += 1
+        error = record.get("error")
+        if error:
+            self.errors[str(error.get("type"))] += 1
+            return
+        self.review += bool(record.get("review"))
+        for code in record.get("codes") or []:
+            self.code_notes[code.get("code")] += 1
+            self.code_units[code.get("code")] += code.get("units") or 0
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+def summary(stats: Stats, out: str, seconds: float, new: int, resumed: int, repaired: int,
+            problems: list[str], orphans: int) -> str:
+    rate = new / seconds if seconds > 0 else 0.0
+    lines = [f"spinecode batch: {stats.notes} notes in {out} ({new} extracted in {seconds:.1f} s, {rate:.1f} notes/s)"]
+    if resumed or repaired:
+        text = f"  resumed: {resumed} records were already in {out}"
+        if repaired:
+            text += f"; a torn last line ({repaired} bytes) was cut"
+        lines.append(text)
+    if orphans:
+        lines.append(f"  note: {orphans} records in {out} match no note of the input (kept)")
+    errs = ", ".join(f"{k} {v}" for k, v in sorted(stats.errors.items()))
+    lines.append(f"  errors: {stats.error_count}" + (f" ({errs})" if errs else ""))
+    lines.append(f"  review: {stats.review}")
+    codes = ", ".join(f"{code} in {stats.code_notes[code]} notes ({stats.code_units[code]} units)"
+                      for code in sorted(stats.code_notes))
+    lines.append(f"  codes: {codes or 'none'}")
+    lines.extend(f"  warning: {p}" for p in problems)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+class _Terminated(KeyboardInterrupt):
+    pass
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised by hand
+    raise _Terminated()
+
+
+def _skip_written(notes: Iterable[SourceNote], written: Counter) -> Iterator[SourceNote]:
+    """Skip, for each note id, as many notes as OUT already holds records for (duplicates included)."""
+    for note in notes:
+        if written.get(note.note_id, 0) > 0:
+            written[note.note_id] -= 1
+            continue
+        yield note
+
+
+def run_batch(input: str, out, code_set: str = "current", workers: int = 1, resume: bool = False,
+              id_col: str = "note_id", text_col: str = "text", date_col: str | None = None,
+              max_bytes: int = DEFAULT_MAX_BYTES, quiet: bool = False, glob: str = DEFAULT_GLOB,
+              fmt: str | None = None, progress: str = "auto", progress_interval: float = 10.0,
+              stderr: TextIO | None = None, stdin=None, chunk_size: int = CHUNK_SIZE) -> int:
+    """Run a batch; returns the exit code (see the module docstring). Never raises for a bad note."""
+    err = stderr or sys.stderr
+    start = time.monotonic()
+    out = str(out)
+
+    def fail(message: str, code: int = EXIT_USAGE) -> int:
+        err.write(f"spinecode batch: error: {message}\n")
+        err.flush()
+        return code
+
+    # ---- arguments, input, output: all checked before anything is written
+    if workers < 1:
+        return fail("--workers must be at least 1")
+    if max_bytes < 1:
+        return fail("--max-bytes must be at least 1")
+    try:
+        from .coding import resolve_code_set
+
+        resolve_code_set(code_set, None)
+        fmt = format_for(out, fmt)
+    except ValueError as exc:
+        return fail(str(exc))
+    if resume and (fmt != "jsonl" or out == "-"):
+        return fail("--resume works with a .jsonl output file only (CSV and Parquet are written atomically)")
+    if progress not in ("auto", "bar", "lines", "none"):
+        return fail("--progress must be auto, bar, lines or none")
+    out_path = Path(out)
+    if out != "-":
+        if out_path.is_dir():
+            return fail(f"--out {out} is a folder; give a file name")
+        try:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            yield note_id, None, ("UnreadableNote", f"cannot read file ({exc.strerror or type(exc).__name__})")
+            return fail(f"cannot create the folder of {out} ({exc.strerror})")
+    try:
+        source: Source = open_source(input, pattern=glob, id_col=id_col, text_col=text_col, date_col=date_col,
+                                     max_bytes=max_bytes, exclude=() if out == "-" else (out_path,), stdin=stdin)
+    except InputError as exc:
+        return fail(str(exc))
 
+    stats = Stats()
+    written: Counter = Counter()
+    resumed = repaired = 0
+    if resume and out_path.exists():
+        try:
+            state = scan_jsonl(out, on_record=stats.add)
+        except OutputError as exc:
+            source.close()
+            return fail(str(exc))
+        written.update(state.note_ids)
+        resumed, repaired = state.records, state.repaired_bytes
 
-def run_batch(input: str, out: Path, code_set: str = "current", workers: int = 1, resume: bool = False,
-              id_col: str = "note_id", text_col: str = "text", date_col: Optional[str] = None,
-              max_bytes: int = 5_000_000, quiet: bool = False) -> int:
-    root = Path(input)
-    if not root.is_dir():
-        print(f"error: {input} is not a folder", file=sys.stderr)
-        return 2
-    extractor = Extractor(code_set=code_set)
-    notes = list(iter_folder(root, max_bytes))
-    errors = 0
-    start = time.time()
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        good = [(nid, text) for nid, text, err in notes if err is None]
-        results = {r.note_id: r for r in extractor.pipe(good, n_process=workers)}
-        for nid, _text, err in notes:
-            result = error_result(nid, *err) if err else results[nid]
-            errors += result.error is not None
-            fh.write(json.dumps(result.to_dict(), ensure_ascii=False, sort_keys=False) + "\n")
-    os.replace(tmp, out)
+    parquet_warnings: list[str] = []
+    try:
+        writer: Writer = open_writer(out, fmt, append=resume, on_warning=parquet_warnings.append)
+    except OutputError as exc:
+        source.close()
+        return fail(str(exc))
+
+    # ---- extraction
+    old_sigterm = None
+    if threading.current_thread() is threading.main_thread():
+        old_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+    engine = None
+    bar: Progress | None = None
+    code = EXIT_OK
+    finished = False
+    try:
+        try:
+            engine = LocalEngine(code_set) if workers == 1 else PoolEngine(workers, code_set)
+        except Exception as exc:  # noqa: BLE001
+            raise BatchError(f"cannot build the pipeline ({type(exc).__name__}: {exc})") from None
+        bar = Progress(progress_mode(progress, quiet, err), source.total, done=resumed, stream=err,
+                       interval=progress_interval)
+        notes = _skip_written(source, written) if written else iter(source)
+        for records in engine.run(_chunks(notes, chunk_size)):
+            errors = 0
+            for record in records:
+                writer.write(record)
+                stats.add(record)
+                errors += "error" in record
+            writer.checkpoint()
+            bar.advance(len(records), errors)
+        bar.close()
+        writer.close()
+        finished = True
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    except (InputError, OutputError, BatchError) as exc:
+        code = EXIT_USAGE
+        message = str(exc)
+    finally:
+        if bar is not None:
+            bar.close()
+        if engine is not None:
+            engine.close()
+        if not finished:
+            writer.abort()
+        source.close()
+        if old_sigterm is not None:
+            signal.signal(signal.SIGTERM, old_sigterm)
+
+    if code == EXIT_INTERRUPTED:
+        hint = " rerun with --resume to go on" if fmt == "jsonl" and out != "-" else f" {out} was not changed"
+        err.write(f"spinecode batch: interrupted after {stats.notes} notes;{hint}\n")
+        return code
+    if code == EXIT_USAGE:
+        kept = f" ({stats.notes} records are in {out}; rerun with --resume)" if fmt == "jsonl" and stats.notes else ""
+        return fail(message + kept)
+
     if not quiet:
-        print(f"{len(notes)} notes, {errors} errors, {time.time() - start:.1f}s → {out}", file=sys.stderr)
-    return 1 if errors else 0
+        orphans = sum(v for v in written.values() if v > 0)
+        err.write(summary(stats, out, time.monotonic() - start, bar.new if bar else 0, resumed, repaired,
+                          source.problems + parquet_warnings, orphans) + "\n")
+        err.flush()
+    return EXIT_ERRORS if stats.error_count or source.problems else EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -86,24 +86,46 @@ def summary(rec: dict) -> str:
     return "\n".join(lines)
 
 
-@app.command()
+@app.command(help=(
+    "Extract every note of a folder or table: one record per note, in input order.\n\n"
+    "A note that cannot be read (empty, binary, undecodable, too large, not a regular file) gets an error record; "
+    "the batch never stops for one note. A summary goes to stderr. See docs/batch.md.\n\n"
+    "Exit codes: 0 every note processed; 1 some records are error records; 2 usage error, unreadable input or "
+    "OUT cannot be written; 130 interrupted (rerun with --resume for a JSONL output)."
+))
 def batch(
-    input: str = typer.Argument(..., help="A folder of notes, a .csv/.jsonl/.parquet table, or - (JSONL on stdin)."),
-    out: Path = typer.Option(..., "--out", help="Output file: .jsonl (default), .csv or .parquet"),
-    code_set: str = typer.Option("current", "--code-set"),
-    workers: int = typer.Option(1, "--workers", min=1),
-    resume: bool = typer.Option(False, "--resume", help="Skip notes already in OUT (after a crash)."),
-    id_col: str = typer.Option("note_id", "--id-col"),
-    text_col: str = typer.Option("text", "--text-col"),
-    date_col: Optional[str] = typer.Option(None, "--date-col"),
-    max_bytes: int = typer.Option(5_000_000, "--max-bytes", help="Notes larger than this become error records."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
+    input: Annotated[str, typer.Argument(help="A folder of notes (recursive), a .csv/.tsv/.jsonl/.parquet table "
+                                         "with id and text columns, or - for JSONL on standard input.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file, format by extension: .jsonl (default; one "
+                                      "contract record per line), .csv (one flat row per note), .parquet (nested "
+                                      "contract columns). - writes JSONL to standard output.")],
+    code_set: Annotated[str, typer.Option("--code-set", help="current | legacy | auto (auto uses --date-col)")]
+    = "current",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes, each building the pipeline "
+                                         "once. The output does not depend on it.")] = 1,
+    resume: Annotated[bool, typer.Option("--resume", help="JSONL output only: keep the records already in OUT "
+                                         "(after a crash, kill or Ctrl-C), cut a torn last line, extract only the "
+                                         "missing notes.")] = False,
+    id_col: Annotated[str, typer.Option("--id-col", help="Table column with the note id.")] = "note_id",
+    text_col: Annotated[str, typer.Option("--text-col", help="Table column with the note text.")] = "text",
+    date_col: Annotated[Optional[str], typer.Option("--date-col", help="Table column with the date of service "  # noqa: UP045
+                                                    "(YYYY-MM-DD), optional.")] = None,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", help="Notes larger than this many bytes become error "
+                                           "records.")] = 5_000_000,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress output and no summary.")] = False,
+    glob: Annotated[str, typer.Option("--glob", help="Folder input: which file names are notes (matched against "
+                                      "the relative path when the pattern holds a '/').")] = "*.txt",
+    fmt: Annotated[Optional[str], typer.Option("--format", help="jsonl | csv | parquet: overrides the "  # noqa: UP045
+                                               "extension of OUT.")] = None,
+    progress: Annotated[str, typer.Option("--progress", help="auto (a bar on a terminal, a line every 10 s "
+                                          "otherwise, nothing when CI=true) | bar | lines | none")] = "auto",
 ) -> None:
-    """Extract every note of a folder or table; one record per note, in a stable order."""
+    """Extract every note of a folder or table (see the help text above and docs/batch.md)."""
     from .batch import run_batch
 
-    code = run_batch(input=input, out=out, code_set=code_set, workers=workers, resume=resume, id_col=id_col,
-                     text_col=text_col, date_col=date_col, max_bytes=max_bytes, quiet=quiet)
+    code = run_batch(input=input, out=str(out), code_set=code_set, workers=workers, resume=resume, id_col=id_col,
+                     text_col=text_col, date_col=date_col, max_bytes=max_bytes, quiet=quiet, glob=glob, fmt=fmt,
+                     progress=progress)
     raise typer.Exit(code)
 
 

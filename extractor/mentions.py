@@ -64,7 +64,11 @@ def doc_to_sentences(doc: Doc) -> list[Sentence]:
             sent_of_token[t] = k
     for ent in doc.ents:
         k = sent_of_token.get(ent.start, 0)
-        modifiers = frozenset(m.category for m in ent._.modifiers)
+        # a rule with max_scope looks at a token window that can cross sentences; keep only
+        # modifiers whose trigger is in the target's own sentence
+        modifiers = frozenset(
+            m.category for m in ent._.modifiers if sent_of_token.get(m.modifier_span[0]) == k
+        )
         literal = ent._.literal or ent.label_
         levels: tuple[str, ...] = ()
         label = ent.label_

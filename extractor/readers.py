@@ -18,10 +18,11 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterator, Optional
+from typing import BinaryIO
 
 from .text import NoteDecodeError, decode_note
 
@@ -52,18 +53,18 @@ class InputError(Exception):
 class SourceNote:
     """One note to extract, or the reason it cannot be (error = (type, message))."""
 
-    note_id: Optional[str]
-    text: Optional[str] = None
-    date_of_service: Optional[str] = None
-    error: Optional[tuple[str, str]] = None
+    note_id: str | None
+    text: str | None = None
+    date_of_service: str | None = None
+    error: tuple[str, str] | None = None
     warnings: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- single values
 
 
-def note_from_bytes(note_id: Optional[str], data: bytes, max_bytes: int,
-                    date_of_service: Optional[str] = None) -> SourceNote:
+def note_from_bytes(note_id: str | None, data: bytes, max_bytes: int,
+                    date_of_service: str | None = None) -> SourceNote:
     """Decode note bytes (UTF-8, UTF-8 with BOM, cp1252/latin-1 fallback with a warning) and check them."""
     if len(data) > max_bytes:
         return SourceNote(note_id, error=("NoteTooLarge", f"note has {len(data)} bytes; the limit is {max_bytes}"))
@@ -74,8 +75,8 @@ def note_from_bytes(note_id: Optional[str], data: bytes, max_bytes: int,
     return note_from_text(note_id, text, max_bytes, date_of_service, warnings, size_checked=True)
 
 
-def note_from_text(note_id: Optional[str], text: str, max_bytes: int, date_of_service: Optional[str] = None,
-                   warnings: Optional[list[str]] = None, size_checked: bool = False) -> SourceNote:
+def note_from_text(note_id: str | None, text: str, max_bytes: int, date_of_service: str | None = None,
+                   warnings: list[str] | None = None, size_checked: bool = False) -> SourceNote:
     """Check a decoded note: size, binary-looking content, invalid surrogates (replaced one for one)."""
     warnings = list(warnings or [])
     if _SURROGATE.search(text):
@@ -90,7 +91,7 @@ def note_from_text(note_id: Optional[str], text: str, max_bytes: int, date_of_se
     return SourceNote(note_id, text, date_of_service, warnings=warnings)
 
 
-def clean_id(value) -> Optional[str]:
+def clean_id(value) -> str | None:
     """A note id from a table cell: str (ints and integral floats without '.0'); None when missing."""
     if value is None:
         return None
@@ -107,7 +108,7 @@ def clean_id(value) -> Optional[str]:
     return _SURROGATE.sub("\ufffd", value)
 
 
-def clean_date(value) -> tuple[Optional[str], bool]:
+def clean_date(value) -> tuple[str | None, bool]:
     """(ISO date or None, ok). Accepts None/empty, a date, a datetime or an ISO string."""
     from .coding import parse_date
 
@@ -125,7 +126,7 @@ def clean_date(value) -> tuple[Optional[str], bool]:
 
 
 def note_from_fields(raw_id, raw_text, raw_date, max_bytes: int, where: str, text_col: str = "text",
-                     id_col: str = "note_id", date_col: Optional[str] = "date of service") -> SourceNote:
+                     id_col: str = "note_id", date_col: str | None = "date of service") -> SourceNote:
     """A note from the cells of one table row (CSV, JSONL, Parquet, a Spark row)."""
     note_id = clean_id(raw_id)
     if note_id is None:
@@ -157,7 +158,7 @@ class Source:
         self.problems = []
 
     @property
-    def total(self) -> Optional[int]:
+    def total(self) -> int | None:
         return None
 
     def __iter__(self) -> Iterator[SourceNote]:  # pragma: no cover
@@ -247,7 +248,7 @@ _KINDS = ((stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "ch
           (stat.S_ISBLK, "block device"), (stat.S_ISDIR, "folder"))
 
 
-def _not_regular(mode: int) -> Optional[str]:
+def _not_regular(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
     return next((name for test, name in _KINDS if test(mode)), "special file")
@@ -275,7 +276,7 @@ def read_note_file(note_id: str, path: str, max_bytes: int) -> SourceNote:
 
 
 class _TableSource(Source):
-    def __init__(self, path: Optional[Path], id_col: str, text_col: str, date_col: Optional[str], max_bytes: int):
+    def __init__(self, path: Path | None, id_col: str, text_col: str, date_col: str | None, max_bytes: int):
         super().__init__()
         self.path = path
         self.id_col, self.text_col, self.date_col = id_col, text_col, date_col
@@ -296,7 +297,7 @@ class _TableSource(Source):
 class CsvSource(_TableSource):
     """A CSV (or TSV) with a header row. Cells are decoded one by one (UTF-8, else cp1252 with a warning)."""
 
-    def __init__(self, path: Path, id_col: str, text_col: str, date_col: Optional[str], max_bytes: int,
+    def __init__(self, path: Path, id_col: str, text_col: str, date_col: str | None, max_bytes: int,
                  delimiter: str = ","):
         super().__init__(path, id_col, text_col, date_col, max_bytes)
         self.description = f"table {path}"
@@ -352,21 +353,21 @@ class CsvSource(_TableSource):
     def close(self) -> None:
         try:
             self._raw.close()
-        except Exception:  # pragma: no cover
+        except Exception:  # noqa: BLE001, S110 - pragma: no cover
             pass
 
 
 class JsonlSource(_TableSource):
     """JSON Lines: one object per line with the id, text (and date) fields. path None: standard input."""
 
-    def __init__(self, path: Optional[Path], id_col: str, text_col: str, date_col: Optional[str], max_bytes: int,
-                 stream: Optional[BinaryIO] = None):
+    def __init__(self, path: Path | None, id_col: str, text_col: str, date_col: str | None, max_bytes: int,
+                 stream: BinaryIO | None = None):
         super().__init__(path, id_col, text_col, date_col, max_bytes)
         self.description = f"table {path}" if path else "standard input"
         self._fh = stream if stream is not None else self._open()
 
     @property
-    def total(self) -> Optional[int]:
+    def total(self) -> int | None:
         if self.path is None:
             return None
         try:
@@ -419,7 +420,7 @@ class ParquetSource(_TableSource):
 
     BATCH = 256
 
-    def __init__(self, path: Path, id_col: str, text_col: str, date_col: Optional[str], max_bytes: int):
+    def __init__(self, path: Path, id_col: str, text_col: str, date_col: str | None, max_bytes: int):
         super().__init__(path, id_col, text_col, date_col, max_bytes)
         self.description = f"table {path}"
         try:
@@ -430,7 +431,7 @@ class ParquetSource(_TableSource):
             self._file = pq.ParquetFile(str(path))
         except OSError as exc:
             raise InputError(f"cannot open {path} ({getattr(exc, 'strerror', None) or exc})") from None
-        except Exception as exc:  # pyarrow raises ArrowInvalid for a file that is not Parquet
+        except Exception as exc:  # noqa: BLE001 - ArrowInvalid for a file that is not Parquet
             raise InputError(f"{path} is not a readable Parquet file ({type(exc).__name__})") from None
         names = self._file.schema_arrow.names
         self._cols = [c for c in (id_col, text_col, date_col) if c is not None]
@@ -459,8 +460,8 @@ class ParquetSource(_TableSource):
 
 
 def open_source(spec: str, *, pattern: str = DEFAULT_GLOB, id_col: str = "note_id", text_col: str = "text",
-                date_col: Optional[str] = None, max_bytes: int = DEFAULT_MAX_BYTES,
-                exclude: tuple[Path, ...] = (), stdin: Optional[BinaryIO] = None) -> Source:
+                date_col: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                exclude: tuple[Path, ...] = (), stdin: BinaryIO | None = None) -> Source:
     """Open INPUT: '-' (JSONL on stdin), a folder, or a .csv/.tsv/.jsonl/.ndjson/.parquet/.pq file."""
     if spec == "-":
         return JsonlSource(None, id_col, text_col, date_col, max_bytes,

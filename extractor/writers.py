@@ -1,0 +1,416 @@
+"""Outputs of `spinecode batch`: JSONL (streamed, resumable), CSV and Parquet (written atomically).
+
+JSONL is written straight to OUT, one record per line, flushed after every chunk of notes and fsynced
+every few seconds, so a crash loses at most the notes in flight; `scan_jsonl` reads such a file back
+for `--resume` and cuts a torn last line. CSV and Parquet are streamed into a hidden temporary file
+beside OUT and moved over OUT (os.replace) only when the batch ends, so OUT is either the old file or
+the complete new one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FORMATS = ("jsonl", "csv", "parquet")
+SUFFIX_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+CSV_COLUMNS = ("note_id", "levels", "techniques", "codes", "review", "confidence", "error")
+SYNC_SECONDS = 2.0
+
+
+class OutputError(Exception):
+    """OUT cannot be written (or read back for --resume): exit code 2."""
+
+
+def format_for(out: str, explicit: str | None = None) -> str:
+    """The output format: explicit, else by OUT's extension (.csv, .parquet/.pq), else jsonl."""
+    if explicit:
+        if explicit not in FORMATS:
+            raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {explicit!r}")
+        return explicit
+    return SUFFIX_FORMATS.get(Path(out).suffix.lower(), "jsonl")
+
+
+def json_line(record: dict) -> bytes:
+    """One JSONL line (UTF-8). Text that cannot be encoded (lone surrogates) is written escaped."""
+    try:
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(record, ensure_ascii=True) + "\n").encode("ascii")
+
+
+def flat_fields(record: dict) -> dict:
+    """The flattened view of a record: levels, techniques, codes ('22514x1'), review, confidence, error."""
+    err = record.get("error")
+    if err:
+        return {"note_id": record.get("note_id"), "levels": [], "techniques": [], "codes": [], "review": None,
+                "confidence": None, "error": f"{err.get('type')}: {err.get('message')}"}
+    procedures = record.get("procedures") or []
+    codes = []
+    for c in record.get("codes") or []:
+        text = f"{c['code']}x{c['units']}"
+        if c.get("modifiers"):
+            text += "-" + "-".join(c["modifiers"])
+        codes.append(text)
+    return {
+        "note_id": record.get("note_id"),
+        "levels": [p["level"] for p in procedures],
+        "techniques": list(dict.fromkeys(p["technique"] for p in procedures)),
+        "codes": codes,
+        "review": record.get("review"),
+        "confidence": record.get("confidence"),
+        "error": None,
+    }
+
+
+def csv_row(record: dict) -> list[str]:
+    flat = flat_fields(record)
+    review = flat["review"]
+    return [
+        flat["note_id"] or "",
+        ";".join(flat["levels"]),
+        ";".join(flat["techniques"]),
+        ";".join(flat["codes"]),
+        "" if review is None else ("true" if review else "false"),
+        "" if flat["confidence"] is None else repr(flat["confidence"]),
+        flat["error"] or "",
+    ]
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - not every platform opens folders
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+class Writer:
+    """write(record) for each record in order; checkpoint() after each chunk; close() or abort() once."""
+
+    path: str
+
+    def write(self, record: dict) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def checkpoint(self) -> None:
+        pass
+
+    def close(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """The batch stops early: keep what is safe to keep, release the file."""
+
+
+class JsonlWriter(Writer):
+    def __init__(self, path: str, append: bool = False):
+        self.path = path
+        self._stdout = path == "-"
+        try:
+            self._fh = sys.stdout.buffer if self._stdout else open(path, "ab" if append else "wb")  # noqa: SIM115
+        except OSError as exc:
+            raise OutputError(f"cannot open {path} for writing ({exc.strerror})") from None
+        self._last_sync = time.monotonic()
+
+    def write(self, record: dict) -> None:
+        try:
+            self._fh.write(json_line(record))
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path} ({exc.strerror})") from None
+
+    def _sync(self, force: bool) -> None:
+        try:
+            self._fh.flush()
+            if not self._stdout and (force or time.monotonic() - self._last_sync >= SYNC_SECONDS):
+                os.fsync(self._fh.fileno())
+                self._last_sync = time.monotonic()
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path} ({exc.strerror})") from None
+
+    def checkpoint(self) -> None:
+        self._sync(force=False)
+
+    def close(self) -> None:
+        self._sync(force=True)
+        if not self._stdout:
+            self._fh.close()
+
+    def abort(self) -> None:  # everything written so far is a complete record: keep it for --resume
+        try:
+            self.close()
+        except OutputError:
+            pass
+
+
+class _AtomicWriter(Writer):
+    """Streams into a hidden temporary file beside OUT; close() moves it over OUT."""
+
+    def __init__(self, path: str):
+        self.path = path
+        target = Path(path)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        except OSError as exc:
+            raise OutputError(f"cannot write into {target.parent} ({exc.strerror})") from None
+        os.close(fd)
+        self.tmp = Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        try:  # mkstemp makes the file 0600; OUT gets the usual permissions, like the JSONL output
+            os.chmod(self.tmp, 0o666 & ~umask)
+        except OSError:  # pragma: no cover
+            pass
+
+    def _commit(self) -> None:
+        try:
+            os.replace(self.tmp, self.path)
+            _fsync_dir(Path(self.path).parent)
+        except OSError as exc:
+            self._discard()
+            raise OutputError(f"cannot write {self.path} ({exc.strerror})") from None
+
+    def _discard(self) -> None:
+        try:
+            self.tmp.unlink()
+        except OSError:
+            pass
+
+
+class CsvWriter(_AtomicWriter):
+    def __init__(self, path: str):
+        super().__init__(path)
+        try:
+            self._fh = open(self.tmp, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
+            self._csv = csv.writer(self._fh)
+            self._csv.writerow(CSV_COLUMNS)
+        except OSError as exc:
+            self._discard()
+            raise OutputError(f"cannot write {path} ({exc.strerror})") from None
+
+    def write(self, record: dict) -> None:
+        try:
+            self._csv.writerow(csv_row(record))
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path} ({exc.strerror})") from None
+
+    def close(self) -> None:
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+        except OSError as exc:
+            self._discard()
+            raise OutputError(f"cannot write {self.path} ({exc.strerror})") from None
+        self._commit()
+
+    def abort(self) -> None:
+        try:
+            self._fh.close()
+        except OSError:
+            pass
+        self._discard()
+
+
+# --------------------------------------------------------------------------- parquet
+
+
+def _arrow_type(node: dict):
+    """The Arrow type of a JSON Schema node of the output contract (nested structs and lists)."""
+    import pyarrow as pa
+
+    if "const" in node:
+        node = {**node, "enum": [node["const"]]}
+    kind = node.get("type")
+    if kind is None and "enum" in node:
+        values = [v for v in node["enum"] if v is not None]
+        kinds = {type(v) for v in values}
+        kind = {str: "string", bool: "boolean", int: "integer", float: "number"}.get(kinds.pop(), "string") \
+            if len(kinds) == 1 else "string"
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        kind = kinds[0] if len(kinds) == 1 else "string"
+    if kind == "object":
+        props = node.get("properties") or {}
+        return pa.struct([pa.field(name, _arrow_type(sub)) for name, sub in props.items()]) if props else pa.string()
+    if kind == "array":
+        return pa.list_(_arrow_type(node.get("items") or {}))
+    return {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}.get(
+        kind, pa.string())
+
+
+def parquet_schema():
+    """Arrow schema of the Parquet output, derived from the contract's JSON Schema.
+
+    The columns are the contract's fields (nested), `error` (struct of type and message, null for a
+    good note) and `result`, the whole record as JSON (so fields added to records later are never lost).
+    """
+    import pyarrow as pa
+
+    from .contract import output_schema
+
+    variants = output_schema()["oneOf"]
+    fields: dict[str, object] = {}
+    for variant in variants:
+        for name, sub in (variant.get("properties") or {}).items():
+            if name not in fields:
+                fields[name] = _arrow_type(sub)
+    order = ["note_id"] + [n for n in fields if n != "note_id"]
+    columns = [pa.field(name, fields[name]) for name in order]
+    columns.append(pa.field("result", pa.string()))
+    return pa.schema(columns)
+
+
+class ParquetWriter(_AtomicWriter):
+    ROWS_PER_GROUP = 1000
+
+    def __init__(self, path: str, on_warning: Callable[[str], None] | None = None):
+        try:
+            import pyarrow as pa  # noqa: F401
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise OutputError("writing Parquet needs pyarrow: pip install 'spinecode[parquet]'") from None
+        super().__init__(path)
+        self.schema = parquet_schema()
+        self._names = self.schema.names
+        self._rows: list[dict] = []
+        self._on_warning = on_warning or (lambda msg: None)
+        try:
+            self._pq = pq.ParquetWriter(str(self.tmp), self.schema, compression="zstd")
+        except OSError as exc:
+            self._discard()
+            raise OutputError(f"cannot write {path} ({exc})") from None
+
+    def write(self, record: dict) -> None:
+        row = {name: record.get(name) for name in self._names if name != "result"}
+        row["result"] = json_line(record)[:-1].decode("utf-8")
+        self._rows.append(row)
+        if len(self._rows) >= self.ROWS_PER_GROUP:
+            self._flush_rows()
+
+    def _flush_rows(self) -> None:
+        import pyarrow as pa
+
+        if not self._rows:
+            return
+        try:
+            table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        except (pa.ArrowException, TypeError, ValueError):
+            table = pa.Table.from_pylist([self._convertible(r) for r in self._rows], schema=self.schema)
+        try:
+            self._pq.write_table(table)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path} ({exc})") from None
+        self._rows = []
+
+    def _convertible(self, row: dict) -> dict:
+        """A row that does not fit the schema keeps note_id and result (the whole record) only."""
+        import pyarrow as pa
+
+        try:
+            pa.Table.from_pylist([row], schema=self.schema)
+            return row
+        except (pa.ArrowException, TypeError, ValueError):
+            self._on_warning(f"record {row.get('note_id')!r} does not fit the Parquet columns; kept in 'result' only")
+            return {"note_id": row.get("note_id"), "result": row["result"]}
+
+    def close(self) -> None:
+        try:
+            self._flush_rows()
+            self._pq.close()
+            fd = os.open(self.tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except (OSError, OutputError) as exc:
+            self._discard()
+            raise OutputError(f"cannot write {self.path} ({exc})") from None
+        self._commit()
+
+    def abort(self) -> None:
+        try:
+            self._pq.close()
+        except Exception:  # noqa: BLE001, S110
+            pass
+        self._discard()
+
+
+def open_writer(path: str, fmt: str, append: bool = False,
+                on_warning: Callable[[str], None] | None = None) -> Writer:
+    if fmt == "jsonl":
+        return JsonlWriter(path, append=append)
+    if path == "-":
+        raise OutputError(f"{fmt} output cannot go to standard output; give a file name")
+    if fmt == "csv":
+        return CsvWriter(path)
+    if fmt == "parquet":
+        return ParquetWriter(path, on_warning=on_warning)
+    raise ValueError(fmt)
+
+
+# --------------------------------------------------------------------------- resume
+
+
+@dataclass
+class ResumeState:
+    """What an existing JSONL output already holds."""
+
+    note_ids: list = field(default_factory=list)  # in file order (None for records without an id)
+    records: int = 0
+    repaired_bytes: int = 0  # bytes of a torn last line that were cut
+
+
+def scan_jsonl(path: str, on_record: Callable[[dict], None] | None = None) -> ResumeState:
+    """Read an existing JSONL output for --resume, cutting a torn tail.
+
+    Complete lines (ending in a newline) that parse as a JSON object with a note_id are records.
+    Whatever follows the last record (a half-written line, or zero bytes a crash left) is cut off,
+    and those notes are extracted again. A broken line FOLLOWED by good records is not something a
+    crash leaves: the file is refused (OutputError) rather than guessed at.
+    """
+    state = ResumeState()
+    try:
+        with open(path, "r+b") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            good_end = 0
+            broken_at: int | None = None
+            for lineno, line in enumerate(fh, 1):
+                record = None
+                if line.endswith(b"\n"):
+                    try:
+                        record = json.loads(line)
+                    except (ValueError, RecursionError):
+                        record = None
+                if not isinstance(record, dict) or "note_id" not in record:
+                    if broken_at is None:
+                        broken_at = lineno
+                    continue
+                if broken_at is not None:
+                    raise OutputError(f"{path}: line {broken_at} is not a record but later lines are; "
+                                      "not resuming (move the file away or run without --resume)")
+                state.note_ids.append(record["note_id"])
+                state.records += 1
+                if on_record is not None:
+                    on_record(record)
+                good_end += len(line)
+            if good_end < size:
+                fh.truncate(good_end)
+                fh.flush()
+                os.fsync(fh.fileno())
+                state.repaired_bytes = size - good_end
+    except OSError as exc:
+        raise OutputError(f"cannot read {path} for --resume ({exc.strerror})") from None
+    return state
