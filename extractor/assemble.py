@@ -90,16 +90,21 @@ class _Note:
 
 def _apply_addendum_corrections(note: _Note) -> None:
     """'ADDENDUM: the treated level was L3, not L2' renames L2 → L3 everywhere else."""
-    mapping: dict[str, str] = {}
+    old: list[str] = []
+    new: list[str] = []
     for s in note.sentences:
         if s.section != "addendum":
             continue
-        levels = [m for m in s.mentions if m.label == "LEVEL" and len(m.levels) == 1]
-        old = [m.levels[0] for m in levels if m.modifiers & (NEGATING | {"CORRECTED"})]
-        new = [m.levels[0] for m in levels if not m.modifiers & (NEGATING | {"CORRECTED"} | NOT_SUBJECT)]
-        for o, n in zip(old, new):
-            if o != n:
-                mapping[o] = n
+        for m in s.mentions:
+            if m.label != "LEVEL" or len(m.levels) != 1:
+                continue
+            if m.modifiers & (NEGATING | {"CORRECTED"}):
+                old.append(m.levels[0])
+            elif not m.modifiers & (NOT_SUBJECT - {"HYPOTHETICAL"}):  # "should read L3" names the new level
+                new.append(m.levels[0])
+    old = list(dict.fromkeys(old))
+    new = [lv for lv in dict.fromkeys(new) if lv not in old]
+    mapping = dict(zip(old, new))
     if not mapping:
         return
     note.corrected = set(mapping)
