@@ -13,6 +13,7 @@ Every attachment keeps a rank (how specific it was), so the evidence for a decis
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -373,12 +374,15 @@ def _is_access_side(m: Mention) -> bool:
     return any(w in t for w in _APPROACH_WORDS) or t.startswith(("from the", "via the"))
 
 
+_LEFT = re.compile(r"\b(?:left|lt|l)\b")
+_RIGHT = re.compile(r"\b(?:right|rt|r)\b")
+
+
 def _side_value(m: Mention) -> str | None:
     t = m.text.lower()
-    if "left" in t and "right" not in t:
-        return "left"
-    if "right" in t and "left" not in t:
-        return "right"
+    left, right = bool(_LEFT.search(t)), bool(_RIGHT.search(t))
+    if left != right:
+        return "left" if left else "right"
     return None
 
 
