@@ -35,7 +35,9 @@ NOT_SUBJECT = frozenset({"HISTORICAL", "HYPOTHETICAL", "REFERENCE", "FINDING"})
 
 FILL = frozenset({"FILL_VERB", "CEMENT_PMMA", "CEMENT_GRAFT", "CEMENT_SUBST", "CEMENT_GENERIC"})
 PROC = frozenset({"PROC_VP", "PROC_AUG", "PROC_SACRO"})
-TREAT = FILL | PROC
+TREAT = FILL | PROC | {"CONVERT_VP"}
+# cues whose negation means "nothing was delivered" ("no cement was injected", "vertebroplasty not performed")
+DELIVERY_NAMES = PROC | {"FILL_VERB"}
 CAVITY = frozenset({"CAVITY_BALLOON", "CAVITY_MECH", "CAVITY_ANY", "INFLATE"})
 CEMENT_TYPES = {"CEMENT_PMMA": "pmma", "CEMENT_GRAFT": "bone_graft", "CEMENT_SUBST": "bone_substitute"}
 NON_SEPARATING = frozenset({"LEVEL", "NEEDLE", "SESSION"})
@@ -295,6 +297,39 @@ def _strong_negative(note: _Note, level: str) -> str | None:
     return reason
 
 
+_NOT_FILLER = re.compile(r"contrast|lidocaine|bupivacaine|marcaine|anesthetic|saline|venogra|omnipaque|isovue")
+
+
+def _fill_strength(note: _Note, a: Attached) -> int:
+    """2: filler delivered; 1: the procedure is named or cement is mentioned; 0: no evidence."""
+    m = a.mention
+    if m.label not in TREAT or not positive(m) or m.section not in PROCEDURAL:
+        return 0
+    if m.label in PROC:
+        return 1
+    s = note.sentences[m.sent]
+    material = any(x.label in CEMENT_TYPES or x.label == "CEMENT_GENERIC" for x in s.mentions if positive(x))
+    if m.label == "CONVERT_VP":  # "direct cement injection"
+        return 2
+    if m.label == "FILL_VERB":
+        if _NOT_FILLER.search(note.text[s.start : s.end].lower()) and not material:
+            return 0
+        return 2
+    delivered = any(x.label in ("FILL_VERB", "VOLUME") and positive(x) for x in s.mentions)
+    return 2 if delivered else 1
+
+
+def _block_negative(items: list[Attached]) -> str | None:
+    """'No cement was injected.' inside the level's own block."""
+    for a in items:
+        if a.rank >= RANK_INHERITED and a.mention.section in NEGATION_SECTIONS:
+            if a.mention.label in DELIVERY_NAMES and negated(a.mention):
+                return "negated"
+            if "ABORTED" in a.mention.modifiers and a.mention.label in TREAT | {"SESSION"}:
+                return "aborted"
+    return None
+
+
 def _technique(level: str, items: list[Attached]) -> tuple[str, str | None, list[Attached]]:
     if level == "sacrum":
         cav = _best(_pos(items, CAVITY))
@@ -516,7 +551,7 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
             continue
         if "ABORTED" in m.modifiers and m.label in TREAT | {"SESSION", "NEEDLE"}:
             global_stop = "aborted"
-        elif m.label in TREAT and negated(m) and global_stop is None:
+        elif m.label in DELIVERY_NAMES and negated(m) and global_stop is None:
             global_stop = "negated"
 
     treated: list[LevelFacts] = []
@@ -525,13 +560,16 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
         if not candidates:
             continue
         items = note.by_level[level]
-        fill = [a for a in _pos(items, TREAT) if a.mention.section in PROCEDURAL]
-        fill_rank = max([a.rank for a in fill] + ([RANK_ALL] if all_fill else [0]))
-        strong_neg = _strong_negative(note, level) or (global_stop if fill_rank < RANK_INHERITED else None)
-        if fill_rank == 0 or (strong_neg and fill_rank < RANK_INHERITED):
+        fill = [a for a in items if _fill_strength(note, a)]
+        strong = max([a.rank for a in fill if _fill_strength(note, a) == 2] + [0])
+        weak = max([a.rank for a in fill] + ([RANK_ALL] if all_fill else [0]))
+        stop = _strong_negative(note, level) or _block_negative(items) or global_stop
+        # strong, specific proof of filling wins over a stop; a procedure name or a bare mention
+        # of cement does not (titles name the planned procedure, cement is mixed before it is used)
+        if not (strong >= RANK_INHERITED or (weak and not stop)):
             continue
-        if strong_neg:
-            note.concern(f"{level}: described as treated and also as {strong_neg}", review=True)
+        if stop:
+            note.concern(f"{level}: described as treated and also as {stop}", review=True)
         treated.append((level, candidates, items + note.to_all, fill))
     treated = [_level_facts(note, lv, c, it, f, imaging, len(treated) == 1) for lv, c, it, f in treated]
 
