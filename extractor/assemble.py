@@ -278,16 +278,27 @@ def _is_candidate(note: _Note, level: str, sacro_note: bool) -> list[Mention]:
     return out
 
 
+_ONE_SIDE = re.compile(r"\b(?:left|right)\b[^.;]{0,40}\b(?:pedicle|side|needle|cannula|trocar|approach)")
+
+
+def _one_side(note: _Note, m: Mention) -> bool:
+    s = note.sentences[m.sent]
+    return bool(_ONE_SIDE.search(note.text[s.start : s.end].lower()))
+
+
 def _strong_negative(note: _Note, level: str) -> str | None:
     reason = None
     for a in note.by_level[level]:
-        if a.rank >= RANK_INHERITED and "ABORTED" in a.mention.modifiers and a.mention.section in NEGATION_SECTIONS:
+        m = a.mention
+        if a.rank >= RANK_INHERITED and "ABORTED" in m.modifiers and m.section in NEGATION_SECTIONS \
+                and m.label in TREAT | {"SESSION"} and not _one_side(note, m):
             return "aborted"
     for m in note.level_mentions[level]:
         if m.section not in NEGATION_SECTIONS:
             continue
         if "ABORTED" in m.modifiers:
-            return "aborted"
+            if not _one_side(note, m):  # "the left pedicle attempt was abandoned" stops one side only
+                return "aborted"
         if "NOT_TREATED" in m.modifiers:
             reason = "negated"
         elif "NEGATED_EXISTENCE" in m.modifiers:
@@ -319,11 +330,26 @@ def _fill_strength(note: _Note, a: Attached) -> int:
     return 2 if delivered else 1
 
 
-def _block_negative(items: list[Attached]) -> str | None:
+_DELIVERY_VERB = re.compile(r"\b(?:inject|instill|deliver|place|given|give|used|use|fill)")
+
+
+def _delivery_negated(note: _Note, m: Mention) -> bool:
+    """'No cement was injected', 'vertebroplasty not performed' (not 'no cement in the canal')."""
+    if not negated(m):
+        return False
+    if m.label in DELIVERY_NAMES:
+        return True
+    if m.label == "CEMENT_GENERIC":  # "no PMMA was used" only names the material that was not used
+        s = note.sentences[m.sent]
+        return bool(_DELIVERY_VERB.search(note.text[s.start : s.end].lower()))
+    return False
+
+
+def _block_negative(note: _Note, items: list[Attached]) -> str | None:
     """'No cement was injected.' inside the level's own block."""
     for a in items:
         if a.rank >= RANK_INHERITED and a.mention.section in NEGATION_SECTIONS:
-            if a.mention.label in DELIVERY_NAMES and negated(a.mention):
+            if _delivery_negated(note, a.mention):
                 return "negated"
             if "ABORTED" in a.mention.modifiers and a.mention.label in TREAT | {"SESSION"}:
                 return "aborted"
@@ -551,7 +577,7 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
             continue
         if "ABORTED" in m.modifiers and m.label in TREAT | {"SESSION", "NEEDLE"}:
             global_stop = "aborted"
-        elif m.label in DELIVERY_NAMES and negated(m) and global_stop is None:
+        elif _delivery_negated(note, m) and global_stop is None:
             global_stop = "negated"
 
     treated: list[LevelFacts] = []
@@ -563,10 +589,11 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
         fill = [a for a in items if _fill_strength(note, a)]
         strong = max([a.rank for a in fill if _fill_strength(note, a) == 2] + [0])
         weak = max([a.rank for a in fill] + ([RANK_ALL] if all_fill else [0]))
-        stop = _strong_negative(note, level) or _block_negative(items) or global_stop
+        stop = _strong_negative(note, level) or _block_negative(note, items) or global_stop
         # strong, specific proof of filling wins over a stop; a procedure name or a bare mention
         # of cement does not (titles name the planned procedure, cement is mixed before it is used)
-        if not (strong >= RANK_INHERITED or (weak and not stop)):
+        own_stop = _strong_negative(note, level)
+        if not ((strong >= RANK_INHERITED and not own_stop) or strong == RANK_DIRECT or (weak and not stop)):
             continue
         if stop:
             note.concern(f"{level}: described as treated and also as {stop}", review=True)
