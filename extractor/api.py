@@ -96,7 +96,7 @@ class Extractor:
         from .mentions import doc_to_sentences
 
         try:
-            sentences = doc_to_sentences(doc)
+            sentences = doc_to_sentences(doc, text)
             facts = assemble(sentences, text, lambda i: doc[i].text)
             coding = assign_codes(facts, self.code_set, date_of_service)
         except Exception as exc:  # a bug must not stop a batch; the message never holds note text

@@ -535,7 +535,7 @@ def _not_treated_reason(note: _Note, level: str) -> str:
     sections = {m.section for m in mentions}
     if level in note.corrected:
         return "other"
-    if "ABORTED" in mods:
+    if "ABORTED" in mods or _strong_negative(note, level) == "aborted":
         return "aborted"
     if "HISTORICAL" in mods:
         return "historical"

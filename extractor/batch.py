@@ -276,8 +276,10 @@ class Progress:
     """A rich progress bar (notes/s, ETA) on a terminal, or a plain line every `interval` seconds."""
 
     def __init__(self, mode: str, total: int | None, done: int = 0, stream: TextIO = sys.stderr,
-                 interval: float = 10.0):
+                 interval: float = 10.0, fraction: Callable[[], float | None] | None = None):
         self.mode, self.total, self.stream, self.interval = mode, total, stream, interval
+        self.known_total = total is not None
+        self._fraction = None if total is not None else fraction  # estimates the total from bytes read
         self.done = done
         self.new = 0
         self.errors = 0
@@ -320,8 +322,12 @@ class Progress:
         self.new += n
         self.errors += errors
         now = time.monotonic()
+        if self._fraction is not None:
+            share = self._fraction()
+            if share and share > 0.001:
+                self.total = max(self.done, round(self.done / share))
         if self._bar is not None:
-            self._bar.update(self._task, advance=n, errors=self.errors)
+            self._bar.update(self._task, advance=n, errors=self.errors, total=self.total)
             if now - self._last_refresh >= 0.1:
                 self._bar.refresh()
                 self._last_refresh = now
@@ -335,7 +341,8 @@ class Progress:
         rate = self.new / elapsed
         text = f"spinecode batch: {self.done}"
         if self.total:
-            text += f"/{self.total} notes ({100 * self.done / self.total:.0f}%)"
+            about = "" if self.known_total else "~"
+            text += f"/{about}{self.total} notes ({100 * self.done / self.total:.0f}%)"
         else:
             text += " notes"
         text += f", {rate:.1f} notes/s"
@@ -495,7 +502,7 @@ def run_batch(input: str, out, code_set: str = "current", workers: int = 1, resu
         except Exception as exc:  # noqa: BLE001
             raise BatchError(f"cannot build the pipeline ({type(exc).__name__}: {exc})") from None
         bar = Progress(progress_mode(progress, quiet, err), source.total, done=resumed, stream=err,
-                       interval=progress_interval)
+                       interval=progress_interval, fraction=source.fraction_read)
         notes = _skip_written(source, written) if written else iter(source)
         for records in engine.run(_chunks(notes, chunk_size)):
             errors = 0

@@ -51,7 +51,9 @@ def _section_of(doc: Doc, token_index: int) -> str | None:
     return doc[token_index]._.section_category
 
 
-def doc_to_sentences(doc: Doc) -> list[Sentence]:
+def doc_to_sentences(doc: Doc, text: str | None = None) -> list[Sentence]:
+    """text: the note as given (the Doc holds the normalised copy; evidence must quote the original)."""
+    original = doc.text if text is None else text
     sentences: list[Sentence] = []
     sent_of_token: dict[int, int] = {}
     for k, sent in enumerate(doc.sents):
@@ -80,7 +82,7 @@ def doc_to_sentences(doc: Doc) -> list[Sentence]:
             label=label,
             start=ent.start_char,
             end=ent.end_char,
-            text=ent.text,
+            text=original[ent.start_char : ent.end_char],
             literal=literal,
             sent=k,
             token=ent.start,

@@ -161,6 +161,10 @@ class Source:
     def total(self) -> int | None:
         return None
 
+    def fraction_read(self) -> float | None:
+        """Share of the input read so far (for an ETA when `total` is unknown), or None."""
+        return None
+
     def __iter__(self) -> Iterator[SourceNote]:  # pragma: no cover
         raise NotImplementedError
 
@@ -323,6 +327,13 @@ class CsvSource(_TableSource):
                 raise InputError(f"{path} has no column {name!r} (columns: {', '.join(header)}); "
                                  f"use --{role}-col")
             self._idx[role] = header.index(name)
+
+    def fraction_read(self) -> float | None:
+        try:
+            size = os.fstat(self._raw.fileno()).st_size
+            return min(1.0, self._raw.tell() / size) if size else None
+        except (OSError, ValueError):
+            return None
 
     def __iter__(self) -> Iterator[SourceNote]:
         def cell(row: list[str], role: str):
