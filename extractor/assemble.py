@@ -299,7 +299,7 @@ def _strong_negative(note: _Note, level: str) -> str | None:
         if "ABORTED" in m.modifiers:
             if not _one_side(note, m):  # "the left pedicle attempt was abandoned" stops one side only
                 return "aborted"
-        if "NOT_TREATED" in m.modifiers:
+        if "NOT_TREATED" in m.modifiers and not _one_side(note, m):
             reason = "negated"
         elif "NEGATED_EXISTENCE" in m.modifiers:
             s = note.sentences[m.sent]
@@ -505,14 +505,25 @@ def _volume(note: _Note, items: list[Attached], single: bool) -> tuple[float | N
     return None, []
 
 
+_WORD_NUMBERS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten".split())}
+
+
 def _ml(text: str) -> float:
-    number = ""
-    for ch in text:
-        if ch.isdigit() or ch == ".":
-            number += ch
-        elif number:
-            break
-    return float(number)
+    """'4.5 mL' → 4.5; dictated 'four point five cc' → 4.5, 'three and a half cc' → 3.5."""
+    t = text.lower()
+    digits = re.match(r"\s*(\d+(?:\.\d+)?)", t)
+    if digits:
+        return float(digits.group(1))
+    words = re.findall(r"[a-z]+", t)
+    value = float(_WORD_NUMBERS.get(words[0], 0))
+    if "half" in words:
+        return value + 0.5
+    if "point" in words:
+        i = words.index("point")
+        if i + 1 < len(words) and words[i + 1] in _WORD_NUMBERS:
+            value += _WORD_NUMBERS[words[i + 1]] / 10
+    return value
 
 
 def _guidance(items: list[Attached], imaging: list[str]) -> str | None:
