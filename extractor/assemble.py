@@ -144,14 +144,20 @@ def _subject_levels(s: Sentence) -> list[Mention]:
     return out
 
 
-def _groups(s: Sentence, levels: list[Mention]) -> list[list[Mention]]:
+_GROUP_BREAKERS = frozenset({"with", "without", "plus", "including", "except", "but"})
+
+
+def _groups(s: Sentence, levels: list[Mention], note_words: dict | None = None) -> list[list[Mention]]:
     """Consecutive level mentions with no cue between them form one group ("T11, T12 and L1")."""
     cue_tokens = sorted(m.token for m in s.mentions if m.label not in NON_SEPARATING)
+    note_words = note_words or {}
     groups: list[list[Mention]] = []
     for m in sorted(levels, key=lambda x: x.token):
         if groups:
             last = groups[-1][-1]
-            between = any(last.token_end <= t < m.token for t in cue_tokens)
+            between = any(last.token_end <= t < m.token for t in cue_tokens) or any(
+                note_words.get(t) in _GROUP_BREAKERS for t in range(last.token_end, m.token)
+            ) or any(lv in {x for g in groups[-1] for x in g.levels} for lv in m.levels)
             broken = any(last.token_end <= b < m.token for b in s.clause_breaks)
             if not between and not broken:
                 groups[-1].append(m)
@@ -226,7 +232,8 @@ def _attach(note: _Note) -> None:
             continue
         levels = _subject_levels(s)
         if levels:
-            groups = _groups(s, levels)
+            words = {t: note.text_of(t).lower() for t in range(s.token_start, s.token_end)}
+            groups = _groups(s, levels, words)
             _attach_sentence(note, s, groups, inherited=False)
             current = groups
         elif any(m.label == "ALL_LEVELS" for m in s.mentions):
@@ -372,6 +379,9 @@ def _technique(level: str, items: list[Attached]) -> tuple[str, str | None, list
         return "augmentation", _device(cavity, items), _best(cavity)
     if _neg(items, CAVITY):
         return "vertebroplasty", None, _neg(items, CAVITY)
+    balloons = _pos(items, {"CAVITY_BALLOON"})
+    if balloons:  # a balloon was handled but nothing says it was inflated
+        return "vertebroplasty", None, balloons
     aug = _best(_pos(items, {"PROC_AUG"}))
     vp = _best(_pos(items, {"PROC_VP"}))
     aug_rank = aug[0].rank if aug else 0
