@@ -231,6 +231,9 @@ def _attach(note: _Note) -> None:
         if s.section not in NEGATION_SECTIONS:
             continue
         levels = _subject_levels(s)
+        named = [m for m in s.mentions if m.label == "LEVEL" and not m.is_range]
+        if named and not levels:
+            continue  # "after T12 kyphoplasty (5 mL PMMA)": the cues belong to a prior or planned level
         if levels:
             words = {t: note.text_of(t).lower() for t in range(s.token_start, s.token_end)}
             groups = _groups(s, levels, words)

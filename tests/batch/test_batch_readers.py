@@ -102,8 +102,8 @@ def test_folder_size_limit_is_exact(tmp_path):
     root = tmp_path / "in"
     root.mkdir()
     (root / "a.txt").write_bytes(b"x" * 100)
-    assert list(FolderSource(root, max_bytes=100))[0].error is None
-    assert list(FolderSource(root, max_bytes=99))[0].error[0] == "NoteTooLarge"
+    assert next(iter(FolderSource(root, max_bytes=100))).error is None
+    assert next(iter(FolderSource(root, max_bytes=99))).error[0] == "NoteTooLarge"
 
 
 def test_open_source_errors(tmp_path):
