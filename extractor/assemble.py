@@ -42,7 +42,6 @@ CAVITY = frozenset({"CAVITY_BALLOON", "CAVITY_MECH", "CAVITY_ANY", "INFLATE"})
 CEMENT_TYPES = {"CEMENT_PMMA": "pmma", "CEMENT_GRAFT": "bone_graft", "CEMENT_SUBST": "bone_substitute"}
 NON_SEPARATING = frozenset({"LEVEL", "NEEDLE", "SESSION"})
 STOPPED = NEGATING | {"ABORTED"}
-LINK_WORDS = frozenset({"of", "at", "to", "in", "on", "for", "the", "level", "levels", ",", "(", ":", "-", "and"})
 
 # how specific an attachment is
 RANK_DIRECT = 4  # the cue sits next to one level
@@ -166,14 +165,24 @@ def _groups(s: Sentence, levels: list[Mention], note_words: dict | None = None) 
     return groups
 
 
+_AFTER_LEVEL = frozenset({"(", ",", ":", "-", "=", "—"})
+_BEFORE_LEVEL = frozenset({"at", "of", "in", "to", "on", "for", "into", "the", "level", "(", ":", "-"})
+
+
+def _gap(note: _Note, lo: int, hi: int) -> list[str]:
+    return [w for w in (note.text_of(t).lower() for t in range(lo, hi)) if w.strip()]
+
+
 def _distance(note: _Note, s: Sentence, cue: Mention, group: list[Mention]) -> float:
+    """How far a cue is from a group of levels; 'T9 (bilateral)' and 'bilateral at T9' are adjacent."""
     if group[0].token >= cue.token_end:  # group after the cue
-        gap = [note.text_of(t) for t in range(cue.token_end, group[0].token)]
-        d = sum(1 for w in gap if w.lower() not in LINK_WORDS) + 0.5
         lo, hi = cue.token_end, group[0].token
+        gap = _gap(note, lo, hi)
+        d = 0.5 if set(gap) <= _BEFORE_LEVEL else len(gap) + 1.0
     else:
-        d = cue.token - group[-1].token_end
         lo, hi = group[-1].token_end, cue.token
+        gap = _gap(note, lo, hi)
+        d = 0.0 if set(gap) <= _AFTER_LEVEL else float(len(gap))
     if any(lo <= b < hi for b in s.clause_breaks):
         d += 100
     return d
