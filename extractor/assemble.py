@@ -297,7 +297,7 @@ def _is_candidate(note: _Note, level: str, sacro_note: bool) -> list[Mention]:
     return out
 
 
-_ONE_SIDE = re.compile(r"\b(?:left|right)\b[^.;]{0,40}\b(?:pedicle|side|needle|cannula|trocar|approach)")
+_ONE_SIDE = re.compile(r"\b(?:left|right|lt|rt|l|r)\b[^.;]{0,40}\b(?:pedicle|side|needle|cannula|trocar|approach|ala)")
 
 
 def _one_side(note: _Note, m: Mention) -> bool:
@@ -431,8 +431,20 @@ def _explicit(m: Mention) -> bool:
     return any(w in t for w in ("bilat", "bipedic", "bi-pedic", "unilat", "unipedic", "uni-pedic"))
 
 
+def _planned_only(items: list[Attached], labels) -> list[Attached]:
+    """'so we planned a right unipedicular approach' and nothing else said: the plan is the best we have."""
+    return [a for a in items if a.mention.label in labels and a.mention.modifiers == frozenset({"HYPOTHETICAL"})
+            and a.mention.section in ("technique", "procedure_title") and a.rank >= RANK_INHERITED]
+
+
 def _approach(items: list[Attached]) -> tuple[str | None, list[Attached]]:
     cues = _pos(items, {"APPROACH_BI", "APPROACH_UNI"})
+    if not cues and not _pos(items, {"SIDE"}):
+        cues = _planned_only(items, {"APPROACH_BI", "APPROACH_UNI"})
+        if not cues:
+            sides = [a for a in _planned_only(items, {"SIDE"}) if _side_value(a.mention)]
+            if sides and _is_access_side(sides[-1].mention) and len({_side_value(a.mention) for a in sides}) == 1:
+                return "unilateral", sides
     access_sides = [a for a in _pos(items, {"SIDE"}) if _is_access_side(a.mention)]
     top_side = max((a.rank for a in access_sides), default=0)
     if cues:
@@ -444,7 +456,11 @@ def _approach(items: list[Attached]) -> tuple[str | None, list[Attached]]:
         sides = [a for a in access_sides if a.rank == top_side]
     else:
         sides = _best(_pos(items, {"SIDE"}))
+    abandoned = {_side_value(a.mention) for a in items if a.mention.label == "SIDE"
+                 and a.mention.modifiers & STOPPED}  # "R side abandoned, no cement on the right"
     found = {_side_value(a.mention) for a in sides} - {None}
+    if abandoned and found - abandoned:
+        found -= abandoned
     if len(found) == 1:
         return "unilateral", sides
     if len(found) == 2:
@@ -473,7 +489,12 @@ _APPROACH_WORDS = ("pedicular", "unilateral", "approach", "lateral", "sided", "o
 
 
 def _side(items: list[Attached]) -> tuple[str | None, list[Attached]]:
+    abandoned = {_side_value(a.mention) for a in items if a.mention.label == "SIDE" and a.mention.modifiers & STOPPED}
     cues = [a for a in _pos(items, {"SIDE", "APPROACH_UNI"}) if _side_value(a.mention)]
+    if len({_side_value(a.mention) for a in cues} - abandoned) == 1:
+        cues = [a for a in cues if _side_value(a.mention) not in abandoned]
+    if not cues:
+        cues = [a for a in _planned_only(items, {"SIDE", "APPROACH_UNI"}) if _side_value(a.mention)]
     if not cues:
         return None, []
     best = max(
@@ -608,6 +629,8 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
         m = a.mention
         if m.section not in PROCEDURAL:
             continue
+        if _one_side(note, m):
+            continue  # "R side abandoned, no cement on the right": the other side went on
         if "ABORTED" in m.modifiers and m.label in TREAT | {"SESSION", "NEEDLE"}:
             global_stop = "aborted"
         elif _delivery_negated(note, m) and global_stop is None:

@@ -72,6 +72,7 @@ class ClinicalSentences:
                 if (
                     p.text in _TERMINAL
                     or _LIST_MARK.match(tok.text)
+                    or (tok.text.isdigit() and len(tok.text) <= 2 and nxt in (")", "."))
                     or (_LEVEL_LABEL.match(tok.text) and nxt == ":")
                     or (tok.text.isupper() and len(tok.text) > 2 and p.text in _TERMINAL)
                     or (tok.is_title and p.text in _TERMINAL)

@@ -1,0 +1,499 @@
+#!/usr/bin/env python
+"""Throughput benchmark for spinecode (issue 6). Not a test: CI does not run it and nothing gates on it.
+
+One process runs, interleaved (A B C D, A B C D, … the best round per mode is kept):
+
+  tokenizer   spaCy's bare tokenizer: spacy.blank("en").pipe(texts)
+  stock       stock medspaCy: medspacy.load() (PyRuSH + TargetMatcher + ConText) with spinecode's target
+              rules (patterns/targets.json) added; on a subset (--stock-notes), it is slow
+  spinecode1  Extractor().pipe(items, n_process=1): full extraction + coding + the JSON record
+  spinecode2  Extractor().pipe(items, n_process=2): the same with a fork pool of two workers
+
+on corpora/train/*.txt + corpora/test/*.txt repeated to --notes notes, and prints notes/s, words/s, the
+process's peak RSS and the ratios the issue asks for. Then it times `spinecode extract NOTE` as a whole
+process (median of --cli-runs) next to `python -c "import spacy"` and `python -c "import medspacy"`.
+
+Optional: --stages (time every pipeline component and every post-processing step per note),
+--profile FILE (pyinstrument over spinecode1), --importtime (top imports of the CLI path),
+--json FILE (all numbers, machine-readable). See benchmarks/README.md.
+
+Note text is never printed (PyRuSH's loguru logger, which logs it, is disabled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = [ROOT / "corpora" / "train", ROOT / "corpora" / "test"]
+TARGETS_JSON = ROOT / "patterns" / "targets.json"
+
+GOAL_VS_STOCK = 20.0  # spinecode (1 worker) ≥ 20 × stock medspaCy
+GOAL_VS_TOKENIZER = 0.6  # spinecode (1 worker) ≥ 0.6 × bare tokenizer
+GOAL_TWO_WORKERS = 1.7  # 2 workers ≥ 1.7 × 1 worker
+GOAL_CLI_OVERHEAD_S = 0.3  # one-note CLI ≤ `import spacy` + a few hundred ms
+
+ALL_MODES = ("tokenizer", "stock", "spinecode1", "spinecode2")
+LABELS = {
+    "tokenizer": "bare tokenizer (spacy.blank)",
+    "stock": "stock medspaCy + our targets",
+    "spinecode1": "spinecode, 1 worker",
+    "spinecode2": "spinecode, 2 workers",
+}
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def load_corpus() -> list[tuple[str, str]]:
+    notes = []
+    for folder in CORPORA:
+        for path in sorted(folder.glob("*.txt")):
+            notes.append((path.stem, path.read_text(encoding="utf-8")))
+    if not notes:
+        sys.exit(f"no notes found in {', '.join(str(c) for c in CORPORA)}")
+    return notes
+
+
+def repeat_to(notes: list[tuple[str, str]], n: int) -> list[tuple[str, str]]:
+    """The corpus repeated (cyclically) to exactly n notes, with unique note ids."""
+    return [(f"{notes[k % len(notes)][0]}#{k // len(notes)}", notes[k % len(notes)][1]) for k in range(n)]
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """(this process, largest waited-for child) peak resident set size in MB (ru_maxrss is KB on Linux)."""
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / scale,
+    )
+
+
+def current_rss_mb() -> float | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    except (OSError, ValueError):
+        return None
+
+
+def fmt_int(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+# ----------------------------------------------------------------------------------------------- runners
+
+
+class Mode:
+    """One thing to time: build() once (timed separately), run(items) per round."""
+
+    name = ""
+
+    def build(self) -> None: ...
+
+    def run(self, items: list[tuple[str, str]]) -> object: ...
+
+
+class Tokenizer(Mode):
+    name = "tokenizer"
+
+    def build(self) -> None:
+        import spacy
+
+        self.nlp = spacy.blank("en")
+
+    def run(self, items):
+        n = 0
+        for doc in self.nlp.pipe((text for _, text in items), batch_size=32):
+            n += len(doc)
+        return n
+
+
+class Stock(Mode):
+    name = "stock"
+
+    def build(self) -> None:
+        from loguru import logger
+
+        logger.disable("PyRuSH")  # PyRuSH logs note text at DEBUG
+        import medspacy
+        from medspacy.target_matcher import TargetRule
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.nlp = medspacy.load()  # medspacy_pyrush, medspacy_target_matcher, medspacy_context
+            # medspaCy 1.3.1's rules= config of the target matcher is broken: add the rules afterwards
+            self.nlp.get_pipe("medspacy_target_matcher").add(TargetRule.from_json(str(TARGETS_JSON)))
+        self.pipe_names = list(self.nlp.pipe_names)
+
+    def run(self, items):
+        n = 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "conflicts with a pre-existing entity" RuntimeWarnings
+            for doc in self.nlp.pipe((text for _, text in items), batch_size=32):
+                n += len(doc.ents)
+        return n
+
+    def check_n_process(self, items) -> str:
+        """Does stock medspaCy's nlp.pipe(n_process=2) work? (spaCy E871 in 1.3.1: Doc.to_bytes fails.)"""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                list(self.nlp.pipe((text for _, text in items), n_process=2, batch_size=4))
+            return "works"
+        except Exception as exc:  # noqa: BLE001
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            return f"fails: {type(exc).__name__} {first[:80]}"
+
+
+class Spinecode(Mode):
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.name = f"spinecode{workers}"
+
+    def build(self) -> None:
+        from extractor import Extractor
+
+        self.extractor = Extractor()
+
+    def run(self, items):
+        """Full extraction + coding + the JSON record per note (what `spinecode batch` writes)."""
+        return [json.dumps(r.to_dict(), ensure_ascii=False) for r in self.extractor.pipe(items, n_process=self.workers)]
+
+
+# ----------------------------------------------------------------------------------------------- throughput
+
+
+def time_modes(modes: dict[str, Mode], items, stock_items, rounds: int, words: dict[int, int]) -> dict:
+    results: dict[str, dict] = {}
+    outputs: dict[str, object] = {}
+    for r in range(rounds):
+        for name, mode in modes.items():
+            batch = stock_items if name == "stock" else items
+            gc.collect()
+            before = current_rss_mb()
+            t0 = time.perf_counter()
+            out = mode.run(batch)
+            dt = time.perf_counter() - t0
+            self_peak, child_peak = peak_rss_mb()
+            rate = len(batch) / dt
+            print(f"  round {r + 1}  {name:<11} {len(batch):>6} notes  {dt:7.2f} s  {rate:9.1f} notes/s", flush=True)
+            best = results.get(name)
+            if best is None or rate > best["notes_per_s"]:
+                results[name] = {
+                    "notes": len(batch),
+                    "seconds": dt,
+                    "notes_per_s": rate,
+                    "words_per_s": words[id(batch)] / dt,
+                    "rss_before_mb": before,
+                    "peak_rss_self_mb": self_peak,
+                    "peak_rss_children_mb": child_peak,
+                }
+            if name.startswith("spinecode"):
+                outputs[name] = out
+    if "spinecode1" in outputs and "spinecode2" in outputs and outputs["spinecode1"] != outputs["spinecode2"]:
+        print("  WARNING: spinecode's records differ between 1 and 2 workers", flush=True)
+    for name, out in outputs.items():
+        errors = sum('"error": {' in rec for rec in out)  # type: ignore[union-attr]
+        if errors:
+            print(f"  note: {name} produced {errors} error records", flush=True)
+    return results
+
+
+def print_table(results: dict, builds: dict[str, float]) -> dict:
+    print()
+    head = f"{'mode':<32} {'notes':>6} {'notes/s':>9} {'words/s':>10} {'× stock':>8} {'× tokenizer':>11} " \
+           f"{'peak RSS MB':>12} {'build s':>8}"
+    print(head)
+    print("-" * len(head))
+    stock = results.get("stock", {}).get("notes_per_s")
+    tok = results.get("tokenizer", {}).get("notes_per_s")
+    for name in ALL_MODES:
+        if name not in results:
+            continue
+        r = results[name]
+        vs_stock = f"{r['notes_per_s'] / stock:.1f}" if stock else "-"
+        vs_tok = f"{r['notes_per_s'] / tok:.2f}" if tok else "-"
+        rss = f"{r['peak_rss_self_mb']:.0f}"
+        if name == "spinecode2":
+            rss += f" +{r['peak_rss_children_mb']:.0f}/w"
+        print(f"{LABELS[name]:<32} {r['notes']:>6} {r['notes_per_s']:>9.1f} {fmt_int(r['words_per_s']):>10} "
+              f"{vs_stock:>8} {vs_tok:>11} {rss:>12} {builds.get(name, 0):>8.2f}")
+    print("(peak RSS: this process's high-water mark after the mode ran, so it only grows down the table; "
+          "'+N/w' = the largest worker's peak)")
+
+    ratios: dict[str, float] = {}
+    one = results.get("spinecode1", {}).get("notes_per_s")
+    two = results.get("spinecode2", {}).get("notes_per_s")
+    print()
+    checks = []
+    if one and stock:
+        ratios["spinecode1_vs_stock"] = one / stock
+        checks.append(("spinecode (1 worker) / stock medspaCy", one / stock, GOAL_VS_STOCK))
+    if one and tok:
+        ratios["spinecode1_vs_tokenizer"] = one / tok
+        checks.append(("spinecode (1 worker) / bare tokenizer", one / tok, GOAL_VS_TOKENIZER))
+    if one and two:
+        ratios["spinecode2_vs_spinecode1"] = two / one
+        checks.append(("spinecode 2 workers / 1 worker", two / one, GOAL_TWO_WORKERS))
+    if two and stock:
+        ratios["spinecode2_vs_stock"] = two / stock
+    if two and tok:
+        ratios["spinecode2_vs_tokenizer"] = two / tok
+    for label, value, goal in checks:
+        mark = "meets" if value >= goal else "BELOW"
+        print(f"{label:<40} {value:7.2f}×   goal ≥ {goal:g}×   {mark}")
+    return ratios
+
+
+# ----------------------------------------------------------------------------------------------- whole-process CLI
+
+
+def median_wall(cmd: list[str], runs: int, stdin: bytes | None = None) -> tuple[float, int]:
+    times, code = [], 0
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                              cwd=ROOT)
+        times.append(time.perf_counter() - t0)
+        code = proc.returncode
+    return statistics.median(times), code
+
+
+def spinecode_command() -> list[str]:
+    script = Path(sys.executable).with_name("spinecode")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "extractor"]
+
+
+def time_cli(runs: int, note: Path) -> dict:
+    py = sys.executable
+    rows = [
+        ("python -c pass", [py, "-c", "pass"]),
+        ('python -c "import spacy"', [py, "-c", "import spacy"]),
+        ('python -c "import medspacy"', [py, "-c", "import medspacy"]),
+        ("spinecode --version", spinecode_command() + ["--version"]),
+        (f"spinecode extract {note.name}", spinecode_command() + ["extract", str(note)]),
+    ]
+    print(f"\nwhole process, median of {runs} runs:")
+    out = {}
+    for label, cmd in rows:
+        median_wall(cmd, 1)  # warm the file cache
+        t, code = median_wall(cmd, runs)
+        out[label] = t
+        print(f"  {label:<40} {t:6.2f} s" + (f"   (exit {code})" if code else ""))
+    extract = out[rows[-1][0]]
+    spacy_t = out[rows[1][0]]
+    overhead = extract - spacy_t
+    mark = "meets" if overhead <= GOAL_CLI_OVERHEAD_S else "ABOVE"
+    print(f"  spinecode extract − import spacy        {overhead:6.2f} s   goal ≤ ~{GOAL_CLI_OVERHEAD_S:g} s   {mark}")
+    out["extract_minus_import_spacy"] = overhead
+    return out
+
+
+def import_time(top: int = 15) -> list[tuple[float, str]]:
+    """`python -X importtime` of what `spinecode extract` imports; the slowest modules (cumulative)."""
+    code = "import extractor.cli, extractor.api; from extractor.pipeline import get_pipeline; get_pipeline()"
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, cwd=ROOT)
+    rows = []
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        try:
+            _self_us, cumulative_us, name = line[len("import time:"):].split("|", 2)
+            rows.append((int(cumulative_us) / 1e6, name.rstrip()))
+        except ValueError:
+            continue
+    top_level = sorted(rows, reverse=True)[:top]
+    print(f"\nimport time (python -X importtime, cumulative, top {top}):")
+    for secs, name in top_level:
+        print(f"  {secs:6.3f} s  {name}")
+    return top_level
+
+
+# ----------------------------------------------------------------------------------------------- stages / profile
+
+
+def stage_breakdown(items) -> dict | None:
+    """Per-note time of each pipeline component and each post-processing step, as Extractor.extract does it.
+
+    Mirrors extractor/api.py (Extractor._from_doc); if those internals change this reports the error instead.
+    """
+    try:
+        from extractor.api import Extractor, NoteResult
+        from extractor.assemble import assemble
+        from extractor.coding import assign_codes
+        from extractor.confidence import score
+        from extractor.mentions import doc_to_sentences
+        from extractor.text import normalize
+
+        ex = Extractor()
+        nlp = ex.nlp
+        acc: dict[str, float] = {"tokenizer": 0.0}
+        for name, _ in nlp.pipeline:
+            acc[name] = 0.0
+        for step in ("mentions", "assemble", "coding", "confidence", "to_dict", "json"):
+            acc[step] = 0.0
+        checked = False
+        pc = time.perf_counter
+        for note_id, text in items:
+            t = pc()
+            norm = normalize(text)
+            doc = nlp.make_doc(norm)
+            acc["tokenizer"] += pc() - t
+            for name, proc in nlp.pipeline:
+                t = pc()
+                doc = proc(doc)
+                acc[name] += pc() - t
+            t = pc()
+            sentences = doc_to_sentences(doc)
+            t2 = pc()
+            facts = assemble(sentences, text, lambda i, d=doc: d[i].text)
+            t3 = pc()
+            coding = assign_codes(facts, ex.code_set, None)
+            t4 = pc()
+            confidence, review, warns = score(facts, coding)
+            t5 = pc()
+            record = NoteResult(note_id, facts, coding, confidence, review, warns).to_dict()
+            t6 = pc()
+            line = json.dumps(record, ensure_ascii=False)
+            t7 = pc()
+            for step, a, b in (("mentions", t, t2), ("assemble", t2, t3), ("coding", t3, t4),
+                               ("confidence", t4, t5), ("to_dict", t5, t6), ("json", t6, t7)):
+                acc[step] += b - a
+            if not checked:
+                checked = True
+                reference = json.dumps(ex.extract(text, note_id=note_id).to_dict(), ensure_ascii=False)
+                if reference != line:
+                    print("  WARNING: the stage breakdown no longer mirrors Extractor.extract "
+                          "(update stage_breakdown in benchmarks/throughput.py)")
+    except Exception as exc:  # noqa: BLE001
+        print(f"\nstage breakdown unavailable ({type(exc).__name__}: {exc}); extractor internals changed?")
+        return None
+    total = sum(acc.values())
+    n = len(items)
+    print(f"\nper-note time by stage ({n} notes, one note at a time; total {1e3 * total / n:.1f} ms/note "
+          f"= {n / total:.1f} notes/s):")
+    for name, secs in acc.items():
+        print(f"  {name:<24} {1e3 * secs / n:7.2f} ms  {100 * secs / total:5.1f} %")
+    return {name: 1e3 * secs / n for name, secs in acc.items()}
+
+
+def profile(items, path: Path) -> None:
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        print("\n--profile needs pyinstrument: .venv/bin/pip install pyinstrument (or use py-spy, see README)")
+        return
+    mode = Spinecode(1)
+    mode.build()
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    mode.run(items)
+    profiler.stop()
+    if path.suffix == ".html":
+        path.write_text(profiler.output_html(), encoding="utf-8")
+    else:
+        path.write_text(profiler.output_text(unicode=True, color=False), encoding="utf-8")
+    print(f"\npyinstrument profile of spinecode (1 worker, {len(items)} notes) written to {path}")
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--notes", type=int, default=1000, help="notes per timed run (corpus repeated); default 1000")
+    ap.add_argument("--stock-notes", type=int, default=200,
+                    help="notes for the slow stock-medspaCy run (a subset); default 200")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best per mode is kept; default 2")
+    ap.add_argument("--cli-runs", type=int, default=5, help="whole-process runs per command (median); default 5")
+    ap.add_argument("--modes", default=",".join(ALL_MODES),
+                    help=f"comma-separated subset of {','.join(ALL_MODES)}")
+    ap.add_argument("--quick", action="store_true",
+                    help="a fast smoke run: 200 notes, 50 stock notes, 1 round, 3 CLI runs")
+    ap.add_argument("--no-cli", action="store_true", help="skip the whole-process CLI timing")
+    ap.add_argument("--stages", nargs="?", type=int, const=300, default=0, metavar="N",
+                    help="also time each component / step per note over N notes (default 300)")
+    ap.add_argument("--profile", type=Path, metavar="FILE",
+                    help="also profile spinecode (1 worker, 300 notes) with pyinstrument into FILE (.html or .txt)")
+    ap.add_argument("--importtime", action="store_true", help="also list the slowest imports of the CLI path")
+    ap.add_argument("--json", type=Path, metavar="FILE", help="write every number to FILE as JSON")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.notes, args.stock_notes, args.rounds, args.cli_runs = 200, 50, 1, 3
+    modes_wanted = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = set(modes_wanted) - set(ALL_MODES)
+    if unknown:
+        ap.error(f"unknown modes: {', '.join(sorted(unknown))}")
+
+    corpus = load_corpus()
+    items = repeat_to(corpus, args.notes)
+    stock_items = items[: min(args.stock_notes, len(items))]
+    words = {id(items): sum(len(t.split()) for _, t in items), id(stock_items): sum(len(t.split()) for _, t in stock_items)}
+    print(f"spinecode throughput benchmark — Python {platform.python_version()}, {platform.machine()}, "
+          f"{os.cpu_count()} CPUs")
+    print(f"corpus: {len(corpus)} notes, {words[id(items)] / len(items):.0f} words/note on average; "
+          f"timed runs: {len(items)} notes (stock medspaCy: {len(stock_items)}), {args.rounds} interleaved round(s)")
+
+    modes: dict[str, Mode] = {}
+    builds: dict[str, float] = {}
+    # spinecode first, so its own medspaCy import path (without QuickUMLS) is the one exercised
+    order = [m for m in ("spinecode1", "spinecode2", "tokenizer", "stock") if m in modes_wanted]
+    for name in order:
+        mode: Mode = Spinecode(int(name[-1])) if name.startswith("spinecode") else \
+            (Tokenizer() if name == "tokenizer" else Stock())
+        t0 = time.perf_counter()
+        mode.build()
+        builds[name] = time.perf_counter() - t0
+        modes[name] = mode
+    print("setup (in this process; imports counted by whichever mode imports first): "
+          + ", ".join(f"{n} {builds[n]:.2f} s" for n in order))
+    # warm-up: the first notes through a pipeline pay one-off costs (lexeme creation, regex caches)
+    for name, mode in modes.items():
+        if name != "spinecode2":
+            mode.run(items[:10])
+    stock_np = None
+    if "stock" in modes:
+        stock_np = modes["stock"].check_n_process(items[:8])  # type: ignore[attr-defined]
+        print(f"stock medspaCy pipes: {', '.join(modes['stock'].pipe_names)}; "  # type: ignore[attr-defined]
+              f"nlp.pipe(n_process=2) {stock_np}")
+
+    ordered = {m: modes[m] for m in ALL_MODES if m in modes}
+    print("timed runs:")
+    results = time_modes(ordered, items, stock_items, args.rounds, words)
+    ratios = print_table(results, builds)
+
+    report: dict = {
+        "python": platform.python_version(), "cpus": os.cpu_count(), "notes": len(items),
+        "stock_notes": len(stock_items), "rounds": args.rounds, "results": results, "ratios": ratios,
+        "build_seconds": builds, "stock_n_process_2": stock_np,
+    }
+    if not args.no_cli:
+        report["cli"] = time_cli(args.cli_runs, sorted(CORPORA[0].glob("*.txt"))[0])
+    if args.importtime:
+        report["importtime"] = import_time()
+    if args.stages:
+        report["stages_ms_per_note"] = stage_breakdown(repeat_to(corpus, args.stages))
+    if args.profile:
+        profile(repeat_to(corpus, 300), args.profile)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        print(f"\nnumbers written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
