@@ -468,6 +468,18 @@ def _approach(items: list[Attached]) -> tuple[str | None, list[Attached]]:
     return None, []
 
 
+_APPROACH_WORDS = ("pedicular", "unilateral", "approach", "lateral", "sided", "only", "single")
+_ACCESS_WORDS = _APPROACH_WORDS + ("pedicle", "needle", "cannula", "trocar", "ala")
+
+
+def _access_score(m: Mention) -> int:
+    """2: a side of access ('right unipedicular', 'through the left pedicle'); 0: where cement went."""
+    t = m.text.lower()
+    if t.startswith(("to the", "into the", "in the")) and "ala" not in t:
+        return 0
+    return 2 if any(w in t for w in _ACCESS_WORDS) else 1
+
+
 def _is_access_side(m: Mention) -> bool:
     t = m.text.lower()
     return any(w in t for w in _APPROACH_WORDS) or t.startswith(("from the", "via the"))
@@ -485,7 +497,6 @@ def _side_value(m: Mention) -> str | None:
     return None
 
 
-_APPROACH_WORDS = ("pedicular", "unilateral", "approach", "lateral", "sided", "only", "single")
 
 
 def _side(items: list[Attached]) -> tuple[str | None, list[Attached]]:
@@ -497,10 +508,7 @@ def _side(items: list[Attached]) -> tuple[str | None, list[Attached]]:
         cues = [a for a in _planned_only(items, {"SIDE", "APPROACH_UNI"}) if _side_value(a.mention)]
     if not cues:
         return None, []
-    best = max(
-        cues,
-        key=lambda a: (a.rank, any(w in a.mention.text.lower() for w in _APPROACH_WORDS), a.mention.start),
-    )
+    best = max(cues, key=lambda a: (a.rank, _access_score(a.mention), a.mention.start))
     return _side_value(best.mention), [best]
 
 
