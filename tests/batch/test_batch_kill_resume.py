@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from batch_helpers import CANARY, cli_command, cli_env, note_set, read_jsonl, run_cli, write_folder
 
-N_NOTES = 1500  # about 2 ms each: the batch is still running when it is killed after KILL_AFTER records
+N_NOTES = 1000  # about 2 ms each: the batch is still running when it is killed after KILL_AFTER records
 KILL_AFTER = 48
 
 
@@ -48,7 +48,7 @@ def alive(pid: int) -> bool:
 @pytest.mark.skipif(not os.path.isdir("/proc") or not hasattr(signal, "SIGKILL"), reason="needs Linux /proc")
 def test_kill_9_then_resume(run, tmp_path):
     root = write_folder(tmp_path / "in", note_set(N_NOTES))
-    (root / "n00777.txt").write_bytes(b"\x00binary")  # an error record in the middle
+    (root / "n00555.txt").write_bytes(b"\x00binary")  # an error record in the middle
     reference = tmp_path / "reference.jsonl"
     assert run(root, reference)[0] == 1
 
