@@ -578,12 +578,14 @@ def _ml(text: str) -> float:
 
 
 def _guidance(items: list[Attached], imaging: list[str]) -> str | None:
-    near = [a for a in _pos(items, {"IMAGING_CT", "IMAGING_FLUORO"}) if a.rank >= RANK_GROUP]
-    labels = {a.mention.label for a in near}
-    if "IMAGING_CT" in labels:
-        return "ct"
-    if "IMAGING_FLUORO" in labels:
-        return "fluoroscopy"
+    cues = [a for a in _pos(items, {"IMAGING_CT", "IMAGING_FLUORO"}) if a.mention.section in IMAGING_SECTIONS]
+    # CT-guided needle placement counts as CT even when the cement was watched under fluoroscopy
+    for pool in ([a for a in cues if a.rank >= RANK_GROUP], cues):
+        labels = {a.mention.label for a in pool}
+        if "IMAGING_CT" in labels:
+            return "ct"
+        if "IMAGING_FLUORO" in labels:
+            return "fluoroscopy"
     if imaging == ["ct"]:
         return "ct"
     if "fluoroscopy" in imaging:
