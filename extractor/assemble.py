@@ -166,7 +166,7 @@ def _groups(s: Sentence, levels: list[Mention], note_words: dict | None = None) 
 
 
 _AFTER_LEVEL = frozenset({"(", ",", ":", "-", "=", "—"})
-_BEFORE_LEVEL = frozenset({"at", "of", "in", "to", "on", "for", "into", "the", "level", "(", ":", "-"})
+_BEFORE_LEVEL = frozenset({"at", "of", "in", "to", "on", "for", "into", "the", "level", "(", ":", "-", "only", "alone"})
 
 
 def _gap(note: _Note, lo: int, hi: int) -> list[str]:

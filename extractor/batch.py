@@ -407,6 +407,15 @@ def summary(stats: Stats, out: str, seconds: float, new: int, resumed: int, repa
 # --------------------------------------------------------------------------- the batch
 
 
+def _where(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:  # pragma: no cover
+        return "?"
+    return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+
+
 class _Terminated(KeyboardInterrupt):
     pass
 
@@ -520,6 +529,9 @@ def run_batch(input: str, out, code_set: str = "current", workers: int = 1, resu
     except (InputError, OutputError, BatchError) as exc:
         code = EXIT_USAGE
         message = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug: name it, but its message might quote a note
+        code = EXIT_USAGE
+        message = f"internal error: {type(exc).__name__} at {_where(exc)} (message withheld: it may hold note text)"
     finally:
         if bar is not None:
             bar.close()

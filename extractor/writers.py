@@ -323,7 +323,7 @@ class ParquetWriter(_AtomicWriter):
             pa.Table.from_pylist([row], schema=self.schema)
             return row
         except (pa.ArrowException, TypeError, ValueError):
-            self._on_warning(f"record {row.get('note_id')!r} does not fit the Parquet columns; kept in 'result' only")
+            self._on_warning("a record did not fit the Parquet columns; it is kept whole in 'result' only")
             return {"note_id": row.get("note_id"), "result": row["result"]}
 
     def close(self) -> None:

@@ -240,3 +240,37 @@ def test_progress_mode_and_bar():
     guess = Progress("lines", total=None, stream=io.StringIO(), fraction=lambda: 0.25)
     guess.advance(10, 0)
     assert guess.total == 40 and "/~40 notes" in guess.line()
+
+
+def test_sigterm_stops_cleanly(run, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    write_folder(tmp_path / "dir", note_set(64))
+    real_merge = batch_module.merge_records
+    state = {"n": 0}
+
+    def merge(notes, results):
+        state["n"] += 1
+        if state["n"] == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_merge(notes, results)
+
+    monkeypatch.setattr(batch_module, "merge_records", merge)
+    before = signal.getsignal(signal.SIGTERM)
+    code, err = run(tmp_path / "dir", tmp_path / "o.jsonl")
+    assert code == EXIT_INTERRUPTED and "--resume" in err
+    assert 0 < len(read_jsonl(tmp_path / "o.jsonl")) < 64
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_an_internal_error_never_prints_its_message(run, tmp_path, monkeypatch):
+    write_folder(tmp_path / "dir", note_set(4))
+
+    def broken(notes, results):
+        raise ValueError(f"could not handle {notes[0].text}")
+
+    monkeypatch.setattr(batch_module, "merge_records", broken)
+    code, err = run(tmp_path / "dir", tmp_path / "o.jsonl")
+    assert code == EXIT_USAGE and "internal error: ValueError at test_batch_run.py:" in err
+    assert CANARY not in err and "could not handle" not in err
