@@ -88,6 +88,24 @@ def current_rss_mb() -> float | None:
         return None
 
 
+def load_average() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
+def git_state() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "extractor", "patterns"], capture_output=True,
+                               text=True, cwd=ROOT).stdout.strip()
+        return head + (" + uncommitted changes in extractor/ or patterns/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def fmt_int(x: float) -> str:
     return f"{x:,.0f}"
 
@@ -325,10 +343,11 @@ def import_time(top: int = 15) -> list[tuple[float, str]]:
 # ----------------------------------------------------------------------------------------------- stages / profile
 
 
-def stage_breakdown(items) -> dict | None:
-    """Per-note time of each pipeline component and each post-processing step, as Extractor.extract does it.
+def stage_breakdown(items, nlp=None, quiet: bool = False) -> dict | None:
+    """Per-note ms of each pipeline component and each post-processing step, as Extractor.extract does it.
 
     Mirrors extractor/api.py (Extractor._from_doc); if those internals change this reports the error instead.
+    nlp: a pipeline to use instead of the process-wide one (the --what-if experiments pass patched ones).
     """
     try:
         from extractor.api import Extractor, NoteResult
@@ -339,6 +358,8 @@ def stage_breakdown(items) -> dict | None:
         from extractor.text import normalize
 
         ex = Extractor()
+        if nlp is not None:
+            ex.nlp = nlp
         nlp = ex.nlp
         acc: dict[str, float] = {"tokenizer": 0.0}
         for name, _ in nlp.pipeline:
@@ -347,47 +368,184 @@ def stage_breakdown(items) -> dict | None:
             acc[step] = 0.0
         checked = False
         pc = time.perf_counter
-        for note_id, text in items:
-            t = pc()
-            norm = normalize(text)
-            doc = nlp.make_doc(norm)
-            acc["tokenizer"] += pc() - t
-            for name, proc in nlp.pipeline:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for note_id, text in items:
                 t = pc()
-                doc = proc(doc)
-                acc[name] += pc() - t
-            t = pc()
-            sentences = doc_to_sentences(doc)
-            t2 = pc()
-            facts = assemble(sentences, text, lambda i, d=doc: d[i].text)
-            t3 = pc()
-            coding = assign_codes(facts, ex.code_set, None)
-            t4 = pc()
-            confidence, review, warns = score(facts, coding)
-            t5 = pc()
-            record = NoteResult(note_id, facts, coding, confidence, review, warns).to_dict()
-            t6 = pc()
-            line = json.dumps(record, ensure_ascii=False)
-            t7 = pc()
-            for step, a, b in (("mentions", t, t2), ("assemble", t2, t3), ("coding", t3, t4),
-                               ("confidence", t4, t5), ("to_dict", t5, t6), ("json", t6, t7)):
-                acc[step] += b - a
-            if not checked:
-                checked = True
-                reference = json.dumps(ex.extract(text, note_id=note_id).to_dict(), ensure_ascii=False)
-                if reference != line:
-                    print("  WARNING: the stage breakdown no longer mirrors Extractor.extract "
-                          "(update stage_breakdown in benchmarks/throughput.py)")
+                doc = nlp.make_doc(normalize(text))
+                acc["tokenizer"] += pc() - t
+                for name, proc in nlp.pipeline:
+                    t = pc()
+                    doc = proc(doc)
+                    acc[name] += pc() - t
+                t = pc()
+                sentences = doc_to_sentences(doc)
+                t2 = pc()
+                facts = assemble(sentences, text, lambda i, d=doc: d[i].text)
+                t3 = pc()
+                coding = assign_codes(facts, ex.code_set, None)
+                t4 = pc()
+                confidence, review, warns = score(facts, coding)
+                t5 = pc()
+                record = NoteResult(note_id, facts, coding, confidence, review, warns).to_dict()
+                t6 = pc()
+                line = json.dumps(record, ensure_ascii=False)
+                t7 = pc()
+                for step, a, b in (("mentions", t, t2), ("assemble", t2, t3), ("coding", t3, t4),
+                                   ("confidence", t4, t5), ("to_dict", t5, t6), ("json", t6, t7)):
+                    acc[step] += b - a
+                if not checked:
+                    checked = True
+                    reference = json.dumps(ex.extract(text, note_id=note_id).to_dict(), ensure_ascii=False)
+                    if reference != line:
+                        print("  WARNING: the stage breakdown no longer mirrors Extractor.extract "
+                              "(update stage_breakdown in benchmarks/throughput.py)")
     except Exception as exc:  # noqa: BLE001
         print(f"\nstage breakdown unavailable ({type(exc).__name__}: {exc}); extractor internals changed?")
         return None
     total = sum(acc.values())
     n = len(items)
-    print(f"\nper-note time by stage ({n} notes, one note at a time; total {1e3 * total / n:.1f} ms/note "
-          f"= {n / total:.1f} notes/s):")
-    for name, secs in acc.items():
-        print(f"  {name:<24} {1e3 * secs / n:7.2f} ms  {100 * secs / total:5.1f} %")
+    if not quiet:
+        print(f"\nper-note time by stage ({n} notes, one note at a time; total {1e3 * total / n:.1f} ms/note "
+              f"= {n / total:.1f} notes/s):")
+        for name, secs in acc.items():
+            print(f"  {name:<24} {1e3 * secs / n:7.2f} ms  {100 * secs / total:5.1f} %")
     return {name: 1e3 * secs / n for name, secs in acc.items()}
+
+
+# ----------------------------------------------------------------------------------------------- what-if
+
+
+def what_if(items) -> list[dict]:
+    """Measure candidate optimisations by monkeypatching medspaCy / spinecode *in this process only*.
+
+    Nothing on disk changes. Each step is cumulative and its records are compared with the unpatched
+    pipeline's on the same notes ("identical" = every JSON record equal). A step whose patch no longer
+    applies (the code it targets changed) is reported and skipped. These are estimates for the owners of
+    extractor/ and patterns/, not a supported configuration.
+    """
+    import inspect
+    import re
+    import textwrap
+
+    import numpy as np
+    from spacy.attrs import SENT_START
+    from spacy.tokens import Span
+
+    from extractor.api import Extractor
+    from extractor.components import sentences as sentences_mod
+    from extractor.pipeline import build_pipeline
+    from medspacy.common import regex_matcher as rx
+    from medspacy.common.util import get_token_for_char
+    from medspacy.target_matcher import target_matcher as tm
+
+    def records(nlp) -> list[str]:
+        ex = Extractor()
+        ex.nlp = nlp
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return [json.dumps(r.to_dict(), ensure_ascii=False) for r in ex.pipe(items)]
+
+    def text_once(self, doc):  # RegexMatcher.__call__, but doc.text built once instead of once per rule
+        text = doc.text
+        matches = []
+        for match_id, patterns in self._patterns.items():
+            on_match = self._callbacks[match_id]
+            for pattern in patterns:
+                for m in pattern.finditer(text):
+                    span = doc.char_span(m.start(), m.end())
+                    if span is None:
+                        start = get_token_for_char(doc, m.start(), resolve=self.resolve_start)
+                        end = get_token_for_char(doc, m.end(), resolve=self.resolve_end)
+                        span = doc[start.i: len(doc) if end is None else end.i]
+                    if len(span):
+                        matches.append((match_id, span.start, span.end))
+                    if on_match is not None:
+                        on_match(self, doc, len(matches) - 1, matches)
+        return matches
+
+    original_target_call = tm.TargetMatcher.__call__
+
+    def ents_once(self, doc):  # TargetMatcher.__call__, but doc.ents set once instead of once per match
+        if not self.result_type or self.result_type.lower() != "ents":
+            return original_target_call(self, doc)
+        matcher = self._TargetMatcher__matcher
+        ents, taken = list(doc.ents), bytearray(len(doc))
+        for e in ents:
+            taken[e.start:e.end] = b"\x01" * (e.end - e.start)
+        for rule_id, start, end in matcher(doc):
+            if any(taken[start:end]):  # the original skips a span that overlaps an entity (ValueError)
+                continue
+            rule = matcher.rule_map[self.nlp.vocab.strings[rule_id]]
+            span = Span(doc, start=start, end=end, label=rule.category)
+            span._.target_rule = rule
+            for attribute, value in (rule.attributes or {}).items():
+                setattr(span._, attribute, value)
+            taken[start:end] = b"\x01" * (end - start)
+            ents.append(span)
+        doc.ents = ents
+        return doc
+
+    original_add = rx.RegexMatcher.add
+
+    def ascii_add(self, match_id, regex_rules, on_match=None):
+        self.flags |= re.ASCII
+        return original_add(self, match_id, regex_rules, on_match)
+
+    def sent_starts_from_array() -> bool:
+        cls = sentences_mod.ClinicalSentences
+        src = textwrap.dedent(inspect.getsource(cls.__call__))
+        loop = "for i, tok in enumerate(doc):\n        tok.is_sent_start = starts[i]"
+        if loop not in src:
+            return False
+        src = src.replace(loop, "_doc_from_array_sent_start(doc, starts)")
+        namespace = dict(vars(sentences_mod))
+
+        def _doc_from_array_sent_start(doc, starts):
+            arr = np.array([1 if s else -1 for s in starts], dtype="uint64").reshape(-1, 1)
+            doc.from_array([SENT_START], arr)
+
+        namespace["_doc_from_array_sent_start"] = _doc_from_array_sent_start
+        exec(compile(src, inspect.getsourcefile(cls) or "<sentences>", "exec"), namespace)  # noqa: S102
+        cls.__call__ = namespace["__call__"]
+        return True
+
+    saved = (rx.RegexMatcher.__call__, rx.RegexMatcher.add, tm.TargetMatcher.__call__,
+             sentences_mod.ClinicalSentences.__call__)
+    steps = [
+        ("baseline (as built today)", None),
+        ("+ RegexMatcher builds doc.text once per call, not once per rule",
+         lambda: setattr(rx.RegexMatcher, "__call__", text_once) or True),
+        ("+ TargetMatcher sets doc.ents once, not once per match",
+         lambda: setattr(tm.TargetMatcher, "__call__", ents_once) or True),
+        ("+ re.ASCII on every regex rule", lambda: setattr(rx.RegexMatcher, "add", ascii_add) or True),
+        ("+ sentence starts with one Doc.from_array, not per-token setter", sent_starts_from_array),
+    ]
+    out: list[dict] = []
+    reference: list[str] | None = None
+    print(f"\nwhat-if (cumulative, in-process monkeypatches; {len(items)} notes one at a time):")
+    try:
+        for label, apply in steps:
+            if apply is not None and not apply():
+                print(f"  {label}: patch no longer applies, skipped")
+                continue
+            nlp = build_pipeline()  # a fresh pipeline, so compile-time patches (re.ASCII) take effect
+            recs = records(nlp)
+            same = "-" if reference is None else ("identical" if recs == reference else
+                                                  f"DIFFERENT in {sum(a != b for a, b in zip(recs, reference))}")
+            reference = reference or recs
+            stages = stage_breakdown(items, nlp=nlp, quiet=True) or {}
+            total = sum(stages.values())
+            base = out[0]["ms_per_note"] if out else total
+            short = {k.replace("medspacy_", "").replace("spinecode_", ""): round(v, 1) for k, v in stages.items()}
+            out.append({"step": label, "ms_per_note": total, "records": same, "stages": short})
+            print(f"  {label:<66} {total:6.1f} ms/note {1e3 / total:6.1f} notes/s  ×{base / total:4.2f}  "
+                  f"records {same}")
+            print("      " + "  ".join(f"{k} {v:.1f}" for k, v in short.items() if v >= 0.1))
+    finally:
+        (rx.RegexMatcher.__call__, rx.RegexMatcher.add, tm.TargetMatcher.__call__,
+         sentences_mod.ClinicalSentences.__call__) = saved
+    return out
 
 
 def profile(items, path: Path) -> None:
@@ -430,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=Path, metavar="FILE",
                     help="also profile spinecode (1 worker, 300 notes) with pyinstrument into FILE (.html or .txt)")
     ap.add_argument("--importtime", action="store_true", help="also list the slowest imports of the CLI path")
+    ap.add_argument("--what-if", nargs="?", type=int, const=200, default=0, metavar="N", dest="what_if",
+                    help="also measure candidate optimisations (in-process monkeypatches) over N notes (default 200)")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write every number to FILE as JSON")
     args = ap.parse_args(argv)
     if args.quick:
@@ -444,7 +604,10 @@ def main(argv: list[str] | None = None) -> int:
     stock_items = items[: min(args.stock_notes, len(items))]
     words = {id(items): sum(len(t.split()) for _, t in items), id(stock_items): sum(len(t.split()) for _, t in stock_items)}
     print(f"spinecode throughput benchmark — Python {platform.python_version()}, {platform.machine()}, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs, {load_average()}")
+    print(f"code: {git_state()}")
+    if hasattr(os, "getloadavg") and os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
+        print("NOTE: the machine is busy; other processes skew the numbers (most of all the 2-worker run)")
     print(f"corpus: {len(corpus)} notes, {words[id(items)] / len(items):.0f} words/note on average; "
           f"timed runs: {len(items)} notes (stock medspaCy: {len(stock_items)}), {args.rounds} interleaved round(s)")
 
@@ -475,9 +638,10 @@ def main(argv: list[str] | None = None) -> int:
     print("timed runs:")
     results = time_modes(ordered, items, stock_items, args.rounds, words)
     ratios = print_table(results, builds)
+    print(f"({load_average()} after the timed runs)")
 
     report: dict = {
-        "python": platform.python_version(), "cpus": os.cpu_count(), "notes": len(items),
+        "python": platform.python_version(), "cpus": os.cpu_count(), "code": git_state(), "notes": len(items),
         "stock_notes": len(stock_items), "rounds": args.rounds, "results": results, "ratios": ratios,
         "build_seconds": builds, "stock_n_process_2": stock_np,
     }
@@ -487,6 +651,8 @@ def main(argv: list[str] | None = None) -> int:
         report["importtime"] = import_time()
     if args.stages:
         report["stages_ms_per_note"] = stage_breakdown(repeat_to(corpus, args.stages))
+    if args.what_if:
+        report["what_if"] = what_if(repeat_to(corpus, args.what_if))
     if args.profile:
         profile(repeat_to(corpus, 300), args.profile)
     if args.json:

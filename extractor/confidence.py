@@ -1,24 +1,259 @@
-"""Confidence and review routing from rule-level signals (and, when present, the trained model)."""
+"""`confidence` and `review`: the rules' own concerns combined with the trained model's second opinion.
+
+The promise behind review=false is "these codes are exactly right". It is given only when
+1. no rule-level concern that questions the codes is raised (those force review), and
+2. the combined confidence reaches the review threshold chosen on the train split (extractor/model.py).
+
+How the confidence is built (all numbers are constants below, or come from the model's sidecar):
+
+* Every decision the codes rest on is one factor: "anything performed", "level X treated / not
+  treated" for each level the note names or the rules treat, and "technique of X" for each treated level.
+* Each factor starts from a prior belief that the rules got that decision right (PRIOR_ODDS), lowered
+  by rule signals about that decision (an aborted level, a level treated only through a range).
+* The model's probability for the rules' answer, against its base rate on the train split, moves that
+  belief up or down (a likelihood ratio: the model adds only what it knows beyond the base rate).
+* confidence = product of the decision factors x product of (1 - weight) of note-level concerns.
+* A factor where the model clearly backs the other answer is reported in `warnings` as a disagreement.
+
+Without the model (file absent or refused) the record still gets facts and codes, a rule-only
+confidence and the warning; review is then always true, since the model's agreement is part of
+the promise.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
 from .coding import CodingResult
-from .facts import NoteFacts
+from .facts import LEVEL_ORDER, NoteFacts
 
-BASE = 0.97
-PER_REVIEW_CONCERN = 0.25
-PER_MINOR_CONCERN = 0.03
-REVIEW_BELOW = 0.8
+PRIOR_ACCURACY = 0.95  # belief that one rule decision is right before any signal; not fit to any split
+PRIOR_ODDS = PRIOR_ACCURACY / (1 - PRIOR_ACCURACY)
+ABORTED_ODDS = 0.25  # "not treated" decided from an abort: a level aborted on one side may still be filled
+RANGE_ONLY_ODDS = 0.25  # a level treated only because a range names it, never named alone
+LR_CLIP = (1 / 50, 50)  # a single model probability never moves the odds by more than this
+DISAGREE_BELOW = 0.2  # model probability of the rules' answer below this is reported as a disagreement
+FORCED_CAP = 0.5  # confidence of a note with a concern that forces review is at most this
+RULE_ONLY_CAP = 0.75  # confidence without the model is at most this (review is always true then)
+DEFAULT_THRESHOLD = 0.8  # used only when the model's sidecar carries no threshold
+
+# coding warnings that do not question the codes given (the coder adds or documents something):
+# (pattern, weight). A coding review flag whose warnings are all listed here does not force review.
+ADVISORY_CODING = (
+    (re.compile(r"^out of scope, not coded: "), 0.02),
+    (re.compile(r"bodies treated in one session \(more than \d+\)"), 0.03),
+    (re.compile(r"^unlisted code \w+ for "), 0.03),
+    (re.compile(r"^CT guided only the biopsy of .*: a coder may add"), 0.03),
+)
+# coding warnings that are information only (never set the coding review flag)
+INFO_CODING = (
+    re.compile(r"^ICD-10-PCS: "),
+    re.compile(r"^aborted before any filler, not counted: "),
+    re.compile(r"^planned treatment not completed"),
+)
+MINOR_FACT_WEIGHT = 0.03  # any other facts warning that does not route to review
+SIDE_WEIGHT = 0.02  # unilateral approach, side not stated (does not change a CPT code)
+CEMENT_WEIGHT = 0.03  # filler not named for a treated level
 
 
-def score(facts: NoteFacts, coding: CodingResult) -> tuple[float, bool, list[str]]:
-    """(confidence, review, warnings): every concern is a warning; serious ones route to review."""
-    review_reasons = list(getattr(facts, "review_reasons", []))
+@dataclass
+class Assessment:
+    confidence: float
+    review: bool
+    warnings: list[str]
+    forced: list[str] = field(default_factory=list)  # concerns that force review
+    factors: dict[str, float] = field(default_factory=dict)  # decision -> probability the rules are right
+    disagreements: list[str] = field(default_factory=list)
+
+
+def score(facts: NoteFacts, coding: CodingResult, text: Optional[str] = None) -> tuple[float, bool, list[str]]:
+    """(confidence, review, warnings) for one note; `text` (the note as given) enables the model."""
+    from .model import get_model
+
+    model, problem = get_model()
+    if model is not None and text is None:
+        model, problem = None, "note text not given to score(); rule-based confidence only"
+    view = model.view(text) if model is not None and text is not None else None
+    meta = model.meta if model is not None else {}
+    a = assess(facts, coding, text, view, meta, problem)
+    return a.confidence, a.review, a.warnings
+
+
+def assess(facts: NoteFacts, coding: CodingResult, text: Optional[str], view, meta: dict,
+           model_problem: Optional[str] = None) -> Assessment:
+    """The combination itself (also used at training time with out-of-fold model views)."""
     warnings = list(dict.fromkeys(list(facts.warnings) + list(coding.warnings)))
-    minor = len(warnings) - len(review_reasons)
-    confidence = BASE - PER_REVIEW_CONCERN * len(review_reasons) - PER_MINOR_CONCERN * max(minor, 0)
-    if coding.review:
-        confidence = min(confidence, REVIEW_BELOW - 0.05)
-    confidence = round(min(0.99, max(0.05, confidence)), 2)
-    review = bool(review_reasons) or coding.review or confidence < REVIEW_BELOW
-    return confidence, review, warnings
+    forced = list(getattr(facts, "review_reasons", []))
+    note_weights: list[float] = []
+    if facts.needle_only and not forced:
+        forced.append("needles were placed but no filler was delivered")
+    coding_forced = _coding_concerns(coding, note_weights)
+    forced += coding_forced
+    extra = _fact_concerns(facts, note_weights)
+    odds_adjust, range_notes = _level_signals(facts, text)
+    warnings += [w for w in extra + range_notes if w not in warnings]
+
+    factors: dict[str, float] = {}
+    disagreements: list[str] = []
+    if view is not None:
+        factors, disagreements = _model_factors(facts, view, meta, odds_adjust)
+    else:
+        for level, adj in odds_adjust.items():  # rule-only: the signals still lower the belief
+            factors[f"level {level}"] = _prob(PRIOR_ODDS * adj)
+    confidence = 0.99
+    for p in factors.values():
+        confidence *= p
+    for w in note_weights:
+        confidence *= 1 - w
+    warnings += [d for d in disagreements if d not in warnings]
+    if forced:
+        confidence = min(confidence, FORCED_CAP)
+    threshold = float(meta.get("review_threshold", DEFAULT_THRESHOLD))
+    if view is None:
+        confidence = min(confidence, RULE_ONLY_CAP)
+        if model_problem:
+            warnings.append(model_problem)
+    confidence = round(min(0.99, max(0.01, confidence)), 3)
+    review = bool(forced) or view is None or confidence < threshold
+    for reason in forced:
+        if reason not in warnings:
+            warnings.append(reason)
+    return Assessment(confidence, review, warnings, forced, factors, disagreements)
+
+
+# ------------------------------------------------------------------------------------------------
+# rule-level signals
+
+
+def _coding_concerns(coding: CodingResult, note_weights: list[float]) -> list[str]:
+    """Coding warnings: advisories lower the confidence; an unknown review warning forces review."""
+    forced = []
+    for w in coding.warnings:
+        weight = next((wt for pat, wt in ADVISORY_CODING if pat.search(w)), None)
+        if weight is not None:
+            note_weights.append(weight)
+        elif any(pat.search(w) for pat in INFO_CODING):
+            continue
+        elif coding.review:
+            forced.append(w)  # e.g. sacroplasty approach not stated, MUE exceeded, guidance unknown
+        else:
+            note_weights.append(MINOR_FACT_WEIGHT)
+    if coding.review and not forced and not any(
+        any(pat.search(w) for pat, _ in ADVISORY_CODING) for w in coding.warnings
+    ):
+        forced.append("the code mapper asks for review")
+    return forced
+
+
+def _fact_concerns(facts: NoteFacts, note_weights: list[float]) -> list[str]:
+    reasons = set(getattr(facts, "review_reasons", []))
+    messages = []
+    for p in facts.procedures:
+        if p.approach == "unilateral" and p.side is None:
+            note_weights.append(SIDE_WEIGHT)
+        if p.cement is None:
+            note_weights.append(CEMENT_WEIGHT)
+    structured = (": unilateral approach, side not stated", ": filler material not named",
+                  ": attempted and aborted before filling")
+    for w in facts.warnings:
+        if w not in reasons and not any(s in w for s in structured):
+            note_weights.append(MINOR_FACT_WEIGHT)
+    return messages
+
+
+def _level_signals(facts: NoteFacts, text: Optional[str]) -> tuple[dict[str, float], list[str]]:
+    """Per-level odds multipliers from rule signals, and the warnings they add."""
+    adjust: dict[str, float] = {}
+    notes: list[str] = []
+    for nt in facts.not_treated:
+        if nt.reason == "aborted":
+            adjust[nt.level] = adjust.get(nt.level, 1.0) * ABORTED_ODDS
+    if text:
+        from .model import find_levels
+
+        alone: set[str] = set()
+        in_range: dict[str, str] = {}
+        for m in find_levels(text):
+            if m.is_range:
+                for lv in m.levels:
+                    in_range.setdefault(lv, f"{m.levels[0]}-{m.levels[-1]}")
+            else:
+                alone.update(m.levels)
+        for p in facts.procedures:
+            if p.level in in_range and p.level not in alone:
+                adjust[p.level] = adjust.get(p.level, 1.0) * RANGE_ONLY_ODDS
+                notes.append(f"{p.level}: treated only through the range {in_range[p.level]}; "
+                             "not named on its own in the note")
+    return adjust, notes
+
+
+# ------------------------------------------------------------------------------------------------
+# the model's factors
+
+
+def _odds(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return p / (1 - p)
+
+
+def _prob(odds: float) -> float:
+    return odds / (1 + odds)
+
+
+def _factor(q: float, base: float, adjust: float = 1.0) -> float:
+    lr = min(max(_odds(q) / _odds(base), LR_CLIP[0]), LR_CLIP[1])
+    return _prob(PRIOR_ODDS * adjust * lr)
+
+
+def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float]):
+    base = meta.get("base_rates", {})
+    b_perf = float(base.get("performed", 0.5))
+    b_level = float(base.get("level", 0.5))
+    b_tech = {k: float(v) for k, v in base.get("technique", {}).items()}
+    factors: dict[str, float] = {}
+    disagreements: list[str] = []
+    treated = {p.level: p.technique for p in facts.procedures}
+
+    performed = bool(treated)
+    q = view.p_performed if performed else 1 - view.p_performed
+    factors["performed"] = _factor(q, b_perf if performed else 1 - b_perf)
+    if q < DISAGREE_BELOW:
+        disagreements.append(
+            f"model disagrees on whether anything was treated (rules: {'yes' if performed else 'no'}; "
+            f"model: {'no' if performed else 'yes'}, p={1 - q:.2f})"
+        )
+    levels = sorted(set(view.p_level) | set(treated), key=_level_key)
+    for level in levels:
+        adj = adjust.get(level, 1.0)
+        if level not in view.p_level:  # the model's level finder did not see it: no opinion
+            factors[f"level {level}"] = _prob(PRIOR_ODDS * adj)
+            continue
+        p = view.p_level[level]
+        is_treated = level in treated
+        q = p if is_treated else 1 - p
+        factors[f"level {level}"] = _factor(q, b_level if is_treated else 1 - b_level, adj)
+        if q < DISAGREE_BELOW:
+            disagreements.append(
+                f"model disagrees on {level} (rules: {'treated' if is_treated else 'not treated'}; "
+                f"model: {'not treated' if is_treated else 'treated'}, p={1 - q:.2f})"
+            )
+    for level, technique in treated.items():
+        probs = view.p_technique.get(level)
+        if not probs or technique not in probs:
+            continue
+        q = probs[technique]
+        factors[f"technique {level}"] = _factor(q, b_tech.get(technique, 1 / 3))
+        if q < DISAGREE_BELOW:
+            best = max(probs, key=probs.get)
+            disagreements.append(
+                f"model disagrees on the technique of {level} (rules: {technique}; model: {best}, "
+                f"p={probs[best]:.2f})"
+            )
+    return factors, disagreements
+
+
+def _level_key(level: str) -> int:
+    return LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER)
+

@@ -20,14 +20,6 @@ _LEVEL_LABEL = re.compile(r"^(?:[CTLDS]-?\s?\d{1,2}|sacrum|sacroplasty)$", re.IG
 _TERMINAL = {".", "!", "?", ":", ";"}
 
 
-def _line_ends(doc: Doc, i: int) -> bool:
-    """True when token i is preceded by a newline."""
-    if i == 0:
-        return True
-    prev = doc[i - 1]
-    return "\n" in prev.whitespace_ or (prev.is_space and "\n" in prev.text)
-
-
 @Language.factory("spinecode_sentences")
 class ClinicalSentences:
     """Marks sentence starts; no state besides constants, so it pickles trivially."""
@@ -48,9 +40,11 @@ class ClinicalSentences:
                 if section.title_end > section.title_start:
                     heading_starts.add(section.title_start)
                     heading_ends.add(section.title_end)
+        last_start = 0
         for i in range(1, n):
+            if starts[i - 1]:
+                last_start = i - 1
             tok = doc[i]
-            prev = doc[i - 1]
             if i in heading_starts:
                 starts[i] = True
                 continue
@@ -81,10 +75,11 @@ class ClinicalSentences:
             elif p.text in {".", "!", "?"}:
                 before = doc[j - 1].text.lower() if j > 0 else ""
                 if before not in _ABBREVIATIONS and not (len(before) == 1 and before.isalpha() and p.whitespace_ == ""):
-                    starts[i] = True
+                    # dictated headings ("biopsy. none, patient declined") stay with their value
+                    words = sum(1 for k in range(last_start, j) if doc[k].is_alpha) if j - last_start < 4 else 9
+                    starts[i] = not (words <= 1 and tok.is_lower and tok.is_alpha)
             elif _LIST_MARK.match(tok.text) and tok.text[0].isdigit() and p.text in _TERMINAL:
                 starts[i] = True
-            del prev
         for i, tok in enumerate(doc):
             tok.is_sent_start = starts[i]
         return doc
