@@ -20,6 +20,7 @@ process. Nothing here prints or logs note text.
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import os
 import re
@@ -313,18 +314,16 @@ def sha256_of(path: Path) -> str:
 
 
 def save_model(estimators: dict[str, Any], meta: dict, out_dir: Path) -> Path:
-    """Write MODEL_FILE (skops) and META_FILE (sidecar with the SHA-256). Returns the model path."""
+    """Write MODEL_FILE (skops, canonical bytes) and META_FILE (sidecar with its SHA-256)."""
     import skops.io as sio
 
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / MODEL_FILE
+    _strip_run_state(estimators)
     sio.dump(estimators, path)
-    untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
-    if untrusted:  # a new scikit-learn may add types: fail at training, not at the first extraction
-        path.unlink()
-        raise UntrustedModelError(f"the trained model holds types outside TRUSTED_TYPES: {untrusted}")
-    meta = dict(meta, model_file=MODEL_FILE, sha256=sha256_of(path), feature_version=FEATURE_VERSION)
-    (out_dir / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    _canonical_skops(path)
+    save_meta_after_check(path, meta)
     return path
 
 
@@ -396,3 +395,472 @@ def get_model() -> tuple[Optional[ConfidenceModel], Optional[str]]:
 def clear_cache() -> None:
     with _LOCK:
         _CACHE.clear()
+
+
+# ------------------------------------------------------------------------------------------------
+# training (`spinecode train`)
+
+
+@dataclass
+class GoldNote:
+    note_id: str
+    text: str
+    gold: dict
+
+
+def read_corpus(folder: Path) -> list[GoldNote]:
+    """Every NAME.txt with a NAME.gold.json in `folder`, sorted by name."""
+    from .text import decode_note
+
+    notes = []
+    for gold_path in sorted(Path(folder).glob("*.gold.json")):
+        name = gold_path.name[: -len(".gold.json")]
+        txt = gold_path.with_name(name + ".txt")
+        if txt.is_file():
+            text = decode_note(txt.read_bytes())[0]
+            notes.append(GoldNote(name, text, json.loads(gold_path.read_text(encoding="utf-8"))))
+    return notes
+
+
+@dataclass
+class HeadData:
+    docs: list[str] = field(default_factory=list)
+    labels: list[Any] = field(default_factory=list)
+    note: list[int] = field(default_factory=list)  # index of the note each row comes from
+    level: list[Optional[str]] = field(default_factory=list)
+
+
+def head_data(notes: list[GoldNote]) -> tuple[dict[str, HeadData], int]:
+    """Rows of the three heads, and the number of gold-treated levels the level finder missed."""
+    data = {h: HeadData() for h in HEADS}
+    missed = 0
+    for i, n in enumerate(notes):
+        note_doc = note_document(n.text)
+        data["performed"].docs.append(note_doc)
+        data["performed"].labels.append(performed_label(n.gold))
+        data["performed"].note.append(i)
+        data["performed"].level.append(None)
+        treated = level_labels(n.gold)
+        docs = level_documents(n.text)
+        missed += len(set(treated) - set(docs))
+        for level in sorted(docs, key=LEVEL_ORDER.index):
+            data["level"].docs.append(docs[level])
+            data["level"].labels.append(int(level in treated))
+            data["level"].note.append(i)
+            data["level"].level.append(level)
+            if level in treated:
+                data["technique"].docs.append(technique_document(docs[level], note_doc))
+                data["technique"].labels.append(treated[level])
+                data["technique"].note.append(i)
+                data["technique"].level.append(level)
+    return data, missed
+
+
+def note_folds(notes: list[GoldNote], n_splits: int = 5, seed: int = 0) -> list[int]:
+    """Fold of each note (stratified by the note's technique class); rows follow their note."""
+    import warnings as _warnings
+
+    from sklearn.model_selection import StratifiedKFold
+
+    def klass(g: dict) -> str:
+        techniques = {p["technique"] for p in g.get("procedures") or []}
+        return "none" if not techniques else (techniques.pop() if len(techniques) == 1 else "augmentation")
+
+    y = [klass(n.gold) for n in notes]
+    fold = [0] * len(notes)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")  # "the least populated class has fewer members than n_splits"
+        for f, (_, test) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(y, y)):
+            for i in test:
+                fold[i] = f
+    return fold
+
+
+def _oof(head: str, data: HeadData, fold: list[int], params: dict, seed: int):
+    """Out-of-fold class probabilities (rows x classes) and the class order."""
+    import numpy as np
+
+    classes = sorted(set(data.labels), key=str)
+    out = np.zeros((len(data.docs), len(classes)))
+    row_fold = [fold[i] for i in data.note]
+    for f in sorted(set(fold)):
+        train = [r for r, rf in enumerate(row_fold) if rf != f]
+        test = [r for r, rf in enumerate(row_fold) if rf == f]
+        if not test:
+            continue
+        est = make_head(head, params["C"], _k(params["k"], data, train), seed)
+        est.fit([data.docs[r] for r in train], [data.labels[r] for r in train])
+        probs = est.predict_proba([data.docs[r] for r in test])
+        cols = [classes.index(c) for c in est.classes_]
+        for j, r in enumerate(test):
+            out[r, cols] = probs[j]
+    return out, classes
+
+
+def _k(k: Optional[int], data: HeadData, rows: list[int]) -> Optional[int]:
+    """chi2 selection keeps at most k features ('all' when the vocabulary is smaller)."""
+    if k is None:
+        return None
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vocab = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, min_df=2).fit([data.docs[r] for r in rows])
+    return k if len(vocab.vocabulary_) > k else None
+
+
+def _log_loss(probs, classes: list, labels: list) -> float:
+    total = 0.0
+    for row, y in zip(probs, labels):
+        total -= math.log(max(float(row[classes.index(y)]), 1e-15))
+    return total / max(1, len(labels))
+
+
+def views_from_probs(n_notes: int, data: dict[str, HeadData], probs: dict) -> list[ModelView]:
+    """Per-note model views from row probabilities (out-of-fold at training time)."""
+    views = []
+    perf_probs, perf_classes = probs["performed"]
+    for i in range(n_notes):
+        views.append(ModelView(p_performed=float(perf_probs[i][perf_classes.index(1)])))
+    lv_probs, lv_classes = probs["level"]
+    for r, (i, level) in enumerate(zip(data["level"].note, data["level"].level)):
+        views[i].p_level[level] = float(lv_probs[r][lv_classes.index(1)])
+    t_probs, t_classes = probs["technique"]
+    for r, (i, level) in enumerate(zip(data["technique"].note, data["technique"].level)):
+        views[i].p_technique[level] = {str(c): float(p) for c, p in zip(t_classes, t_probs[r])}
+    return views
+
+
+def reliability(pairs: list[tuple[float, int]], bins: int = 5) -> list[dict]:
+    """Reliability table: predicted probability bins vs the observed frequency of the event."""
+    table = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(p, y) for p, y in pairs if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        if inside:
+            table.append({
+                "bin": f"{lo:.1f}-{hi:.1f}", "n": len(inside),
+                "mean_predicted": round(sum(p for p, _ in inside) / len(inside), 3),
+                "observed": round(sum(y for _, y in inside) / len(inside), 3),
+            })
+    return table
+
+
+def _head_pairs(data: HeadData, probs, classes: list) -> list[tuple[float, int]]:
+    """(predicted probability, happened) over every row and class: one-vs-rest reliability."""
+    return [(float(row[j]), int(y == c)) for row, y in zip(probs, data.labels) for j, c in enumerate(classes)]
+
+
+def _rule_outputs(notes: list[GoldNote]):
+    from .api import Extractor
+
+    extractor = Extractor()
+    results = list(extractor.pipe([(n.note_id, n.text) for n in notes]))
+    return results
+
+
+def _codes_right(result, gold: dict) -> bool:
+    from .evaluate import code_pairs
+
+    rec = result.to_dict()
+    return "error" not in rec and code_pairs(rec["codes"]) == code_pairs(gold.get("codes", []))
+
+
+def simulated_error_confidences(result, view: ModelView, meta: dict, text: str) -> list[float]:
+    """Confidence the note would get if the rules had made one decision wrong (everything else equal).
+
+    Flips, one at a time: anything performed; each level named (treated <-> not treated); the
+    technique of each treated body (vertebroplasty <-> augmentation).
+    """
+    import copy
+
+    from .coding import assign_codes
+    from .confidence import assess
+    from .facts import LevelFacts
+
+    facts = result.facts
+    out = []
+    variants = []
+    if facts.procedures:
+        variants.append(dict(procedures=[]))
+    treated = {p.level for p in facts.procedures}
+    for level in sorted(set(view.p_level) | treated, key=LEVEL_ORDER.index):
+        if level in treated:
+            variants.append(dict(procedures=[p for p in facts.procedures if p.level != level]))
+        else:
+            technique = "sacroplasty" if level == "sacrum" else (
+                facts.procedures[0].technique if facts.procedures and facts.procedures[0].technique
+                != "sacroplasty" else "vertebroplasty")
+            added = LevelFacts(level=level, technique=technique, cement="pmma")
+            variants.append(dict(procedures=list(facts.procedures) + [added]))
+    for p in facts.procedures:
+        if p.technique in ("vertebroplasty", "augmentation"):
+            other = "augmentation" if p.technique == "vertebroplasty" else "vertebroplasty"
+            swapped = [copy.copy(q) for q in facts.procedures]
+            for q in swapped:
+                if q.level == p.level:
+                    q.technique = other
+            variants.append(dict(procedures=swapped))
+    for change in variants:
+        wrong = copy.copy(facts)
+        for k, v in change.items():
+            setattr(wrong, k, v)
+        wrong.not_treated = [n for n in facts.not_treated if n.level not in {p.level for p in wrong.procedures}]
+        coding = assign_codes(wrong, "current")
+        out.append(assess(wrong, coding, text, view, meta).confidence)
+    return out
+
+
+def choose_threshold(correct: list[tuple[float, bool]], wrong_real: list[float],
+                     simulated: list[float]) -> tuple[float, dict]:
+    """Review threshold on the train split (out-of-fold): every real rule error there must fall below it;
+    among the rest, the threshold maximises Youden's J = (share of simulated one-decision rule errors
+    sent to review) - (share of right, not otherwise flagged notes sent to review). Ties: the higher."""
+    free = [c for c, forced in correct if not forced]
+    candidates = sorted(set([round(c + 1e-3, 3) for c in free + simulated + wrong_real] + [0.5]))
+    floor = max([c + 1e-3 for c in wrong_real], default=0.0)
+    best, best_j = None, -2.0
+    for t in candidates:
+        if t <= floor:
+            continue
+        caught = sum(c < t for c in simulated) / max(1, len(simulated))
+        lost = sum(c < t for c in free) / max(1, len(free))
+        j = caught - lost
+        if j >= best_j - 1e-12:
+            best, best_j = t, j
+    t = float(best if best is not None else 0.99)
+    info = {
+        "youden_j": round(best_j, 3),
+        "simulated_errors": len(simulated),
+        "simulated_caught": round(sum(c < t for c in simulated) / max(1, len(simulated)), 3),
+        "right_notes_free": len(free),
+        "right_free_sent_to_review": round(sum(c < t for c in free) / max(1, len(free)), 3),
+        "real_rule_errors": len(wrong_real),
+    }
+    return round(t, 3), info
+
+
+def _canonical_skops(path: Path) -> None:
+    """Rewrite a skops archive so that the same model always gives the same bytes.
+
+    skops names array files and memo ids after Python object ids and stamps the zip entries with the
+    current time; both are renumbered in order of appearance and the time is fixed. The content and
+    the structure are unchanged (the result is loaded and checked by the caller).
+    """
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        schema = json.loads(z.read("schema.json"))
+        blobs = {name: z.read(name) for name in z.namelist() if name != "schema.json"}
+    ids: dict[Any, int] = {}
+    files: dict[str, str] = {}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "__id__":
+                    node[key] = ids.setdefault(value, len(ids) + 1)
+                elif key == "file" and isinstance(value, str) and value in blobs:
+                    node[key] = files.setdefault(value, f"{len(files) + 1:05d}.npy")
+                else:
+                    visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        def put(name: str, data: bytes) -> None:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data)
+
+        put("schema.json", json.dumps(schema, indent=2).encode("utf-8"))
+        for old, new in sorted(files.items(), key=lambda kv: kv[1]):
+            put(new, blobs[old])
+    os.replace(tmp, path)
+
+
+def _strip_run_state(estimators: dict[str, Any]) -> None:
+    """Drop attributes that hold Python object ids (TfidfVectorizer._stop_words_id): no effect on output."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, TfidfVectorizer) and hasattr(obj, "_stop_words_id"):
+            del obj._stop_words_id
+        for attr in ("steps", "transformer_list"):
+            for _, child in getattr(obj, attr, []) or []:
+                walk(child)
+
+    for est in estimators.values():
+        walk(est)
+
+
+def versions() -> dict[str, str]:
+    import platform
+
+    import numpy
+    import scipy
+    import sklearn
+    import skops
+
+    from . import __version__
+
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "skops": skops.__version__,
+            "numpy": numpy.__version__, "scipy": scipy.__version__, "spinecode": __version__}
+
+
+def train(train_dir: Path, out_dir: Path, test_dir: Optional[Path] = None, seed: int = 0,
+          write_card: bool = True, evaluate_rules: bool = True, say=lambda msg: None) -> dict:
+    """Train the three heads on `train_dir`, choose the review threshold out-of-fold, write the model.
+
+    Deterministic: fixed folds and seeds, sorted inputs; the model file is byte-for-byte reproducible.
+    `evaluate_rules=False` skips running the rule extractor (threshold = DEFAULT_THRESHOLD): for tests.
+    """
+    import datetime
+
+    notes = read_corpus(Path(train_dir))
+    if len(notes) < 10:
+        raise ValueError(f"{train_dir}: {len(notes)} gold notes; training needs at least 10")
+    data, missed = head_data(notes)
+    fold = note_folds(notes, seed=seed)
+    say(f"train: {len(notes)} notes, {len(data['level'].docs)} level rows, {len(data['technique'].docs)} "
+        f"technique rows")
+    chosen: dict[str, dict] = {}
+    oof: dict[str, tuple] = {}
+    cv_scores: dict[str, list] = {}
+    for head in HEADS:
+        best = None
+        for params in GRID[head]:
+            probs, classes = _oof(head, data[head], fold, params, seed)
+            ll = _log_loss(probs, classes, data[head].labels)
+            cv_scores.setdefault(head, []).append({**params, "log_loss": round(ll, 4)})
+            if best is None or ll < best[0] - 1e-9:
+                best = (ll, params, probs, classes)
+        assert best is not None
+        chosen[head] = best[1]
+        oof[head] = (best[2], best[3])
+        say(f"  {head}: C={best[1]['C']} k={best[1]['k']} out-of-fold log-loss {best[0]:.3f}")
+    views = views_from_probs(len(notes), data, oof)
+    base = {
+        "performed": sum(data["performed"].labels) / len(notes),
+        "level": sum(data["level"].labels) / max(1, len(data["level"].labels)),
+        "technique": {c: data["technique"].labels.count(c) / max(1, len(data["technique"].labels))
+                      for c in sorted(set(data["technique"].labels))},
+    }
+    meta: dict[str, Any] = {"base_rates": base}
+
+    threshold_info: dict[str, Any] = {}
+    train_rows: list[dict] = []
+    if evaluate_rules:
+        from .confidence import assess
+
+        results = _rule_outputs(notes)
+        correct, wrong_real, simulated = [], [], []
+        for n, r, v in zip(notes, results, views):
+            if r.error:
+                continue
+            a = assess(r.facts, r.coding, n.text, v, meta)
+            right = _codes_right(r, n.gold)
+            train_rows.append({"confidence": a.confidence, "forced": bool(a.forced), "right": right})
+            if right:
+                correct.append((a.confidence, bool(a.forced)))
+                if not a.forced:
+                    simulated += simulated_error_confidences(r, v, meta, n.text)
+            elif not a.forced:
+                wrong_real.append(a.confidence)
+        threshold, threshold_info = choose_threshold(correct, wrong_real, simulated)
+        say(f"  review threshold {threshold} (out-of-fold on train: {threshold_info})")
+    else:
+        from .confidence import DEFAULT_THRESHOLD
+
+        threshold = DEFAULT_THRESHOLD
+    meta["review_threshold"] = threshold
+
+    estimators = {}
+    for head in HEADS:
+        d = data[head]
+        est = make_head(head, chosen[head]["C"], _k(chosen[head]["k"], d, list(range(len(d.docs)))), seed)
+        estimators[head] = est.fit(d.docs, d.labels)
+
+    meta.update({
+        "trained_on": datetime.date.today().isoformat(),
+        "train_notes": len(notes),
+        "seed": seed,
+        "hyperparameters": chosen,
+        "versions": versions(),
+        "trusted_types": list(TRUSTED_TYPES),
+    })
+    out_dir = Path(out_dir)
+    path = save_model(estimators, meta, out_dir)
+    model = load_model(out_dir)  # the written file must load with the trusted types only
+
+    summary: dict[str, Any] = {
+        "model": str(path), "sha256": model.meta["sha256"], "threshold": threshold,
+        "threshold_selection": threshold_info, "hyperparameters": chosen, "cv_log_loss": cv_scores,
+        "train": _split_metrics(data, oof, train_rows, threshold), "level_finder_missed_train": missed,
+    }
+    if test_dir is not None and Path(test_dir).is_dir():
+        summary["test"] = evaluate_split(model, read_corpus(Path(test_dir)), run_rules=evaluate_rules)
+    if write_card:
+        (out_dir / "MODEL_CARD.md").write_text(model_card(model.meta, summary, len(notes), data, test_dir),
+                                               encoding="utf-8")
+    return summary
+
+
+def save_meta_after_check(path: Path, meta: dict) -> None:
+    import skops.io as sio
+
+    untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+    if untrusted:  # a new scikit-learn may add types: fail at training, not at the first extraction
+        path.unlink()
+        raise UntrustedModelError(f"the trained model holds types outside TRUSTED_TYPES: {untrusted}")
+    meta = dict(meta, model_file=MODEL_FILE, sha256=sha256_of(path), feature_version=FEATURE_VERSION)
+    (path.parent / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _split_metrics(data: dict[str, HeadData], probs: dict, rows: list[dict], threshold: float) -> dict:
+    out: dict[str, Any] = {}
+    for head in HEADS:
+        p, classes = probs[head]
+        labels = data[head].labels
+        acc = sum(classes[int(max(range(len(classes)), key=lambda j: row[j]))] == y
+                  for row, y in zip(p, labels)) / max(1, len(labels))
+        out[head] = {"rows": len(labels), "accuracy": round(acc, 3),
+                     "log_loss": round(_log_loss(p, classes, labels), 3),
+                     "reliability": reliability(_head_pairs(data[head], p, classes))}
+    if rows:
+        auto = [r for r in rows if not r["forced"] and r["confidence"] >= threshold]
+        out["notes"] = len(rows)
+        out["codes_right"] = sum(r["right"] for r in rows)
+        out["automated"] = len(auto)
+        out["automated_right"] = sum(r["right"] for r in auto)
+        out["confidence_reliability"] = reliability([(r["confidence"], int(r["right"])) for r in rows])
+    return out
+
+
+def evaluate_split(model: ConfidenceModel, notes: list[GoldNote], run_rules: bool = True) -> dict:
+    """Head metrics, reliability and (with the rules) automation on a held-out split."""
+    data, missed = head_data(notes)
+    probs = {}
+    for head in HEADS:
+        est = model.estimators[head]
+        probs[head] = (est.predict_proba(data[head].docs), [x.item() if hasattr(x, "item") else x
+                                                              for x in est.classes_])
+    rows = []
+    if run_rules:
+        from .confidence import assess
+
+        for n, r in zip(notes, _rule_outputs(notes)):
+            if r.error:
+                rows.append({"confidence": 0.0, "forced": True, "right": False})
+                continue
+            a = assess(r.facts, r.coding, n.text, model.view(n.text), model.meta)
+            rows.append({"confidence": a.confidence, "forced": bool(a.forced), "right": _codes_right(r, n.gold)})
+    out = _split_metrics(data, probs, rows, model.threshold)
+    out["level_finder_missed"] = missed
+    return out
+
+
+def model_card(meta: dict, summary: dict, n_train: int, data: dict, test_dir) -> str:
+    return json.dumps(summary, indent=1)
