@@ -101,7 +101,7 @@ class Extractor:
             coding = assign_codes(facts, self.code_set, date_of_service)
         except Exception as exc:  # a bug must not stop a batch; the message never holds note text
             return error_result(note_id, "ProcessingError", f"{type(exc).__name__} while processing note")
-        confidence, review, warnings = score(facts, coding)
+        confidence, review, warnings = score(facts, coding, text)
         return NoteResult(note_id, facts, coding, confidence, review, warnings)
 
     # -- many notes
