@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import hashlib
 import json
 import os
 import platform
@@ -79,6 +78,12 @@ def peak_rss_mb() -> tuple[float, float]:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / scale,
     )
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its reaped children (pool workers are reaped when the pool closes)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def current_rss_mb() -> float | None:
@@ -202,12 +207,15 @@ def time_modes(modes: dict[str, Mode], items, stock_items, rounds: int, words: d
             batch = stock_items if name == "stock" else items
             gc.collect()
             before = current_rss_mb()
+            c0 = cpu_seconds()
             t0 = time.perf_counter()
             out = mode.run(batch)
             dt = time.perf_counter() - t0
+            cpu = cpu_seconds() - c0
             self_peak, child_peak = peak_rss_mb()
             rate = len(batch) / dt
-            print(f"  round {r + 1}  {name:<11} {len(batch):>6} notes  {dt:7.2f} s  {rate:9.1f} notes/s", flush=True)
+            print(f"  round {r + 1}  {name:<11} {len(batch):>6} notes  {dt:7.2f} s  {rate:9.1f} notes/s  "
+                  f"(CPU {1e3 * cpu / len(batch):6.2f} ms/note)", flush=True)
             best = results.get(name)
             if best is None or rate > best["notes_per_s"]:
                 results[name] = {
@@ -215,6 +223,7 @@ def time_modes(modes: dict[str, Mode], items, stock_items, rounds: int, words: d
                     "seconds": dt,
                     "notes_per_s": rate,
                     "words_per_s": words[id(batch)] / dt,
+                    "cpu_ms_per_note": 1e3 * cpu / len(batch),
                     "rss_before_mb": before,
                     "peak_rss_self_mb": self_peak,
                     "peak_rss_children_mb": child_peak,
@@ -233,7 +242,7 @@ def time_modes(modes: dict[str, Mode], items, stock_items, rounds: int, words: d
 def print_table(results: dict, builds: dict[str, float]) -> dict:
     print()
     head = f"{'mode':<32} {'notes':>6} {'notes/s':>9} {'words/s':>10} {'× stock':>8} {'× tokenizer':>11} " \
-           f"{'peak RSS MB':>12} {'build s':>8}"
+           f"{'CPU ms/note':>11} {'peak RSS MB':>12} {'build s':>8}"
     print(head)
     print("-" * len(head))
     stock = results.get("stock", {}).get("notes_per_s")
@@ -248,9 +257,10 @@ def print_table(results: dict, builds: dict[str, float]) -> dict:
         if name == "spinecode2":
             rss += f" +{r['peak_rss_children_mb']:.0f}/w"
         print(f"{LABELS[name]:<32} {r['notes']:>6} {r['notes_per_s']:>9.1f} {fmt_int(r['words_per_s']):>10} "
-              f"{vs_stock:>8} {vs_tok:>11} {rss:>12} {builds.get(name, 0):>8.2f}")
+              f"{vs_stock:>8} {vs_tok:>11} {r['cpu_ms_per_note']:>11.2f} {rss:>12} {builds.get(name, 0):>8.2f}")
     print("(peak RSS: this process's high-water mark after the mode ran, so it only grows down the table; "
-          "'+N/w' = the largest worker's peak)")
+          "'+N/w' = the largest worker's peak. CPU ms/note: user+system CPU of this process and its workers per "
+          "note, which other load on the machine moves much less than notes/s)")
 
     ratios: dict[str, float] = {}
     one = results.get("spinecode1", {}).get("notes_per_s")
@@ -369,7 +379,7 @@ def stage_breakdown(items, nlp=None, quiet: bool = False) -> dict | None:
         for step in ("mentions", "assemble", "coding", "confidence", "to_dict", "json"):
             acc[step] = 0.0
         checked = False
-        pc = time.perf_counter
+        pc = time.process_time  # CPU time of this process: other processes on a busy machine barely move it
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for note_id, text in items:
@@ -408,8 +418,8 @@ def stage_breakdown(items, nlp=None, quiet: bool = False) -> dict | None:
     total = sum(acc.values())
     n = len(items)
     if not quiet:
-        print(f"\nper-note time by stage ({n} notes, one note at a time; total {1e3 * total / n:.1f} ms/note "
-              f"= {n / total:.1f} notes/s):")
+        print(f"\nper-note CPU time by stage ({n} notes, one note at a time; total {1e3 * total / n:.1f} ms/note "
+              f"= {n / total:.1f} notes per CPU-second):")
         for name, secs in acc.items():
             print(f"  {name:<24} {1e3 * secs / n:7.2f} ms  {100 * secs / total:5.1f} %")
     return {name: 1e3 * secs / n for name, secs in acc.items()}
@@ -498,13 +508,22 @@ def what_if(items, repeats: int = 2) -> list[dict]:
         self.flags |= re.ASCII
         return original_add(self, match_id, regex_rules, on_match)
 
+    sentences_call = sentences_mod.ClinicalSentences.__call__
+    try:  # read now; the patch below is only valid if this is the source of the loaded code
+        sentences_src = textwrap.dedent(inspect.getsource(sentences_call))
+        probe: dict = dict(vars(sentences_mod))
+        exec(compile(sentences_src, "<probe>", "exec"), probe)  # noqa: S102
+        if probe["__call__"].__code__.co_code != sentences_call.__code__.co_code:
+            sentences_src = ""
+    except (OSError, TypeError, SyntaxError, KeyError):
+        sentences_src = ""
+
     def sent_starts_from_array() -> bool:
         cls = sentences_mod.ClinicalSentences
-        src = textwrap.dedent(inspect.getsource(cls.__call__))
         loop = "for i, tok in enumerate(doc):\n        tok.is_sent_start = starts[i]"
-        if loop not in src:
+        if loop not in sentences_src:
             return False
-        src = src.replace(loop, "_doc_from_array_sent_start(doc, starts)")
+        src = sentences_src.replace(loop, "_doc_from_array_sent_start(doc, starts)")
         namespace = dict(vars(sentences_mod))
 
         def _doc_from_array_sent_start(doc, starts):
@@ -527,15 +546,20 @@ def what_if(items, repeats: int = 2) -> list[dict]:
         ("+ re.ASCII on every regex rule", lambda: setattr(rx.RegexMatcher, "add", ascii_add) or True),
         ("+ sentence starts with one Doc.from_array, not per-token setter", sent_starts_from_array),
     ]
-    def source_hash() -> str:
-        digest = hashlib.sha256()
-        for path in sorted([*ROOT.glob("patterns/*.json"), *ROOT.glob("extractor/**/*.py")]):
-            digest.update(path.read_bytes())
-        return digest.hexdigest()
+    # every step builds a new pipeline from the rule files: read them from a snapshot taken now, so that
+    # edits to patterns/ made while this runs cannot make two steps differ
+    import tempfile
+
+    from extractor import pipeline as pipeline_mod
+
+    snapshot = Path(tempfile.mkdtemp(prefix="spinecode-bench-"))
+    for name in pipeline_mod.PATTERN_FILES:
+        (snapshot / pipeline_mod.PATTERN_FILES[name]).write_bytes(pipeline_mod.pattern_path(name).read_bytes())
+    original_pattern_path = pipeline_mod.pattern_path
+    pipeline_mod.pattern_path = lambda name: snapshot / pipeline_mod.PATTERN_FILES[name]
 
     out: list[dict] = []
     reference: list[str] | None = None
-    reference_hash = source_hash()
     print(f"\nwhat-if (cumulative, in-process monkeypatches; {len(items)} notes one at a time, "
           f"best of {repeats}):")
     try:
@@ -548,20 +572,22 @@ def what_if(items, repeats: int = 2) -> list[dict]:
             same = "-" if reference is None else ("identical" if recs == reference else
                                                   f"DIFFERENT in {sum(a != b for a, b in zip(recs, reference))}")
             reference = reference or recs
-            if source_hash() != reference_hash:
-                same += " (but extractor/ or patterns/ changed on disk during the run: comparison void)"
             runs = [stage_breakdown(items, nlp=nlp, quiet=True) or {} for _ in range(repeats)]
             stages = min(runs, key=lambda st: sum(st.values()))  # the least disturbed run
             total = sum(stages.values())
             base = out[0]["ms_per_note"] if out else total
             short = {k.replace("medspacy_", "").replace("spinecode_", ""): round(v, 1) for k, v in stages.items()}
             out.append({"step": label, "ms_per_note": total, "records": same, "stages": short})
-            print(f"  {label:<66} {total:6.1f} ms/note {1e3 / total:6.1f} notes/s  ×{base / total:4.2f}  "
+            print(f"  {label:<66} {total:6.1f} CPU ms/note  ×{base / total:4.2f}  "
                   f"records {same}")
             print("      " + "  ".join(f"{k} {v:.1f}" for k, v in short.items() if v >= 0.1))
     finally:
         (rx.RegexMatcher.__call__, rx.RegexMatcher.add, tm.TargetMatcher.__call__,
          sentences_mod.ClinicalSentences.__call__) = saved
+        pipeline_mod.pattern_path = original_pattern_path
+        for path in snapshot.iterdir():
+            path.unlink()
+        snapshot.rmdir()
     return out
 
 

@@ -523,36 +523,54 @@ def _cement(items: list[Attached]) -> tuple[str | None, list[Attached]]:
     return value, [a for a in cues if CEMENT_TYPES[a.mention.label] == value]
 
 
-_VOLUME_EXCLUDE = ("inflat", "contrast", "lidocaine", "bupivacaine", "blood", "saline", "marcaine", "ebl", "balloon")
+_VOLUME_EXCLUDE = re.compile(r"inflat|contrast|lidocaine|bupivacaine|marcaine|blood|ebl|saline|balloon|tamp|psi|"
+                             r"omnipaque|isovue|lido|anesthe")
+_FILLER_CONTEXT = re.compile(r"cement|pmma|filler|graft|chips|substitute|phosphate|cortoss|hydroxyapatite|"
+                             r"methacrylate|receiv|inject|deliver|instill|volume|total|per\s+side|each\s+side|"
+                             r"each\s+needle|per\s+needle|through\s+each|cc\b|ml\b")
+_PER_SIDE = re.compile(r"^\s*(?:per|each|on\s+each|through\s+each|into\s+each|in\s+each)\s+"
+                       r"(?:side|needle|cannula|pedicle|ala|hemivertebra)")
 
 
-def _volume(note: _Note, items: list[Attached], single: bool) -> tuple[float | None, list[Attached]]:
+def _volume(note: _Note, items: list[Attached], single: bool, approach: str | None) -> tuple[float | None, list[Attached]]:
+    """mL of filler in this body: a stated total wins; left + right volumes add; 'x mL per side' doubles."""
     vols = []
     for a in items:
         m = a.mention
-        if m.label != "VOLUME" or (a.rank < RANK_INHERITED and not single):
+        if m.label != "VOLUME" or (a.rank < RANK_INHERITED and not single) or m.section not in PROCEDURAL:
             continue
         s = note.sentences[m.sent]
-        if not any(x.label in FILL and positive(x) for x in s.mentions):
+        local = note.text[max(s.start, m.start - 30) : min(s.end, m.end + 12)].lower()
+        if _VOLUME_EXCLUDE.search(local):
             continue
-        window = note.text[max(s.start, m.start - 45) : m.end + 25].lower()
-        if any(w in window for w in _VOLUME_EXCLUDE):
+        if not _FILLER_CONTEXT.search(note.text[s.start : s.end].lower()):
             continue
         vols.append(a)
     if not vols:
         return None, []
-    totals = [a for a in vols if note.is_total(a.mention)] or [
-        a for a in vols if note.in_parens(a.mention)
-        and any(b.mention.sent == a.mention.sent and b.mention.start < a.mention.start for b in vols)
+    top = max(a.rank for a in vols)
+    best = [a for a in vols if a.rank == top]
+    totals = [a for a in best if note.is_total(a.mention)] or [
+        a for a in best if note.in_parens(a.mention)
+        and any(b.mention.sent == a.mention.sent and b.mention.start < a.mention.start for b in best)
     ]
     if totals:
         pick = max(totals, key=lambda a: a.mention.start)
         return _ml(pick.mention.text), [pick]
-    if len(vols) == 1:
-        return _ml(vols[0].mention.text), vols
-    same_sentence = {a.mention.sent for a in vols}
-    if len(same_sentence) == 1 and len(vols) == 2:
-        return round(_ml(vols[0].mention.text) + _ml(vols[1].mention.text), 2), vols
+    if len(best) == 1:
+        m = best[0].mention
+        after = note.text[m.end : m.end + 30].lower()
+        if approach == "bilateral" and _PER_SIDE.search(after):
+            return round(2 * _ml(m.text), 2), best
+        return _ml(m.text), best
+    by_sentence: dict[int, list[Attached]] = defaultdict(list)
+    for a in best:
+        by_sentence[a.mention.sent].append(a)
+    if len(by_sentence) == 1 and len(best) == 2:  # "2.5 mL on the left and 2.0 mL on the right"
+        return round(sum(_ml(a.mention.text) for a in best), 2), best
+    distinct = {_ml(a.mention.text) for a in best}
+    if len(distinct) == 1:
+        return distinct.pop(), best[:1]
     return None, []
 
 
@@ -721,7 +739,7 @@ def _level_facts(note, level, candidates, items, fill, imaging, single) -> Level
     approach, appr_ev = _approach(items)
     side, side_ev = _side(items) if approach == "unilateral" else (None, [])
     cement, cement_ev = _cement(items)
-    volume, vol_ev = _volume(note, items, single)
+    volume, vol_ev = _volume(note, items, single, approach)
     biopsy_pos = [a for a in _pos(items, {"BIOPSY"}) if a.rank >= RANK_GROUP and a.mention.section in BIOPSY_SECTIONS]
     evidence = [_ev(m, "LEVEL") for m in candidates]
     for label, group in (("TECHNIQUE", tech_ev), ("APPROACH", appr_ev), ("SIDE", side_ev),
