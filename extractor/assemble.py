@@ -548,6 +548,10 @@ def _volume(note: _Note, items: list[Attached], single: bool, approach: str | No
         vols.append(a)
     if not vols:
         return None, []
+    if not single:  # "Total PMMA: 10.5 mL" after the last level's block is the session total
+        vols = [a for a in vols if a.rank == RANK_DIRECT or not note.is_total(a.mention)]
+        if not vols:
+            return None, []
     top = max(a.rank for a in vols)
     best = [a for a in vols if a.rank == top]
     totals = [a for a in best if note.is_total(a.mention)] or [

@@ -100,8 +100,9 @@ def assess(facts: NoteFacts, coding: CodingResult, text: Optional[str], view, me
     if view is not None:
         factors, disagreements = _model_factors(facts, view, meta, odds_adjust)
     else:
+        prior_odds = _odds(float(meta.get("prior_accuracy", PRIOR_ACCURACY)))
         for level, adj in odds_adjust.items():  # rule-only: the signals still lower the belief
-            factors[f"level {level}"] = _prob(PRIOR_ODDS * adj)
+            factors[f"level {level}"] = _prob(prior_odds * adj)
     confidence = 0.99
     for p in factors.values():
         confidence *= p
@@ -202,12 +203,14 @@ def _prob(odds: float) -> float:
     return odds / (1 + odds)
 
 
-def _factor(q: float, base: float, adjust: float = 1.0) -> float:
-    lr = min(max(_odds(q) / _odds(base), LR_CLIP[0]), LR_CLIP[1])
-    return _prob(PRIOR_ODDS * adjust * lr)
+def _factor(q: float, base: float, adjust: float, prior_odds: float, weight: float) -> float:
+    lr = min(max((_odds(q) / _odds(base)) ** weight, LR_CLIP[0]), LR_CLIP[1])
+    return _prob(prior_odds * adjust * lr)
 
 
 def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float]):
+    prior_odds = _odds(float(meta.get("prior_accuracy", PRIOR_ACCURACY)))
+    weight = float(meta.get("model_weight", 1.0))
     base = meta.get("base_rates", {})
     b_perf = float(base.get("performed", 0.5))
     b_level = float(base.get("level", 0.5))
@@ -218,7 +221,7 @@ def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float])
 
     performed = bool(treated)
     q = view.p_performed if performed else 1 - view.p_performed
-    factors["performed"] = _factor(q, b_perf if performed else 1 - b_perf)
+    factors["performed"] = _factor(q, b_perf if performed else 1 - b_perf, 1.0, prior_odds, weight)
     if q < DISAGREE_BELOW:
         disagreements.append(
             f"model disagrees on whether anything was treated (rules: {'yes' if performed else 'no'}; "
@@ -228,12 +231,12 @@ def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float])
     for level in levels:
         adj = adjust.get(level, 1.0)
         if level not in view.p_level:  # the model's level finder did not see it: no opinion
-            factors[f"level {level}"] = _prob(PRIOR_ODDS * adj)
+            factors[f"level {level}"] = _prob(prior_odds * adj)
             continue
         p = view.p_level[level]
         is_treated = level in treated
         q = p if is_treated else 1 - p
-        factors[f"level {level}"] = _factor(q, b_level if is_treated else 1 - b_level, adj)
+        factors[f"level {level}"] = _factor(q, b_level if is_treated else 1 - b_level, adj, prior_odds, weight)
         if q < DISAGREE_BELOW:
             disagreements.append(
                 f"model disagrees on {level} (rules: {'treated' if is_treated else 'not treated'}; "
@@ -244,7 +247,7 @@ def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float])
         if not probs or technique not in probs:
             continue
         q = probs[technique]
-        factors[f"technique {level}"] = _factor(q, b_tech.get(technique, 1 / 3))
+        factors[f"technique {level}"] = _factor(q, b_tech.get(technique, 1 / 3), 1.0, prior_odds, weight)
         if q < DISAGREE_BELOW:
             best = max(probs, key=probs.get)
             disagreements.append(
