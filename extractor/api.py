@@ -7,8 +7,9 @@ read (text.py) → spaCy Doc (pipeline.py) → mentions (mentions.py) → facts 
 from __future__ import annotations
 
 import multiprocessing as mp
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional, Union
+from typing import Union
 
 from .assemble import assemble
 from .coding import CodingResult, assign_codes
@@ -19,18 +20,18 @@ from .text import normalize
 SCHEMA_VERSION = "1"
 MAX_CHARS = 5_000_000
 
-Item = Union[str, tuple]
+Item = str | tuple
 
 
 @dataclass
 class NoteResult:
-    note_id: Optional[str]
-    facts: Optional[NoteFacts] = None
-    coding: Optional[CodingResult] = None
+    note_id: str | None
+    facts: NoteFacts | None = None
+    coding: CodingResult | None = None
     confidence: float = 0.0
     review: bool = True
     warnings: list[str] = field(default_factory=list)
-    error: Optional[dict] = None
+    error: dict | None = None
 
     def to_dict(self) -> dict:
         if self.error is not None:
@@ -70,7 +71,7 @@ class NoteResult:
         }
 
 
-def error_result(note_id: Optional[str], kind: str, message: str) -> NoteResult:
+def error_result(note_id: str | None, kind: str, message: str) -> NoteResult:
     return NoteResult(note_id=note_id, error={"type": kind, "message": message})
 
 
@@ -86,7 +87,7 @@ class Extractor:
         self.nlp = get_pipeline()
 
     # -- one note
-    def extract(self, text: str, note_id: Optional[str] = None, date_of_service=None) -> NoteResult:
+    def extract(self, text: str, note_id: str | None = None, date_of_service=None) -> NoteResult:
         problem = _check_text(text)
         if problem:
             return error_result(note_id, *problem)
@@ -99,7 +100,7 @@ class Extractor:
             sentences = doc_to_sentences(doc, text)
             facts = assemble(sentences, text, lambda i: doc[i].text)
             coding = assign_codes(facts, self.code_set, date_of_service)
-        except Exception as exc:  # a bug must not stop a batch; the message never holds note text
+        except Exception as exc:  # noqa: BLE001  a bug must not stop a batch; the message never holds note text
             return error_result(note_id, "ProcessingError", f"{type(exc).__name__} while processing note")
         confidence, review, warnings = score(facts, coding, text)
         return NoteResult(note_id, facts, coding, confidence, review, warnings)
@@ -120,7 +121,7 @@ class Extractor:
             yield from _run_chunk(self, chunk)
 
 
-def _check_text(text) -> Optional[tuple[str, str]]:
+def _check_text(text) -> tuple[str, str] | None:
     if not isinstance(text, str):
         return ("InputError", f"note text must be str, got {type(text).__name__}")
     if not text.strip():
@@ -152,7 +153,7 @@ def _chunks(items: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
 
 
 def _run_chunk(extractor: Extractor, chunk: list[tuple]) -> list[NoteResult]:
-    results: list[Optional[NoteResult]] = [None] * len(chunk)
+    results: list[NoteResult | None] = [None] * len(chunk)
     good = []
     for k, (note_id, text, _dos) in enumerate(chunk):
         problem = _check_text(text)
@@ -167,7 +168,7 @@ def _run_chunk(extractor: Extractor, chunk: list[tuple]) -> list[NoteResult]:
     return [r for r in results if r is not None]
 
 
-_WORKER: Optional[Extractor] = None
+_WORKER: Extractor | None = None
 
 
 def _worker_init(code_set: str) -> None:
@@ -183,7 +184,7 @@ def _worker_run(chunk: list[tuple]) -> list[NoteResult]:
 _DEFAULT: dict[str, Extractor] = {}
 
 
-def extract(text: str, note_id: Optional[str] = None, code_set: str = "current", date_of_service=None) -> NoteResult:
+def extract(text: str, note_id: str | None = None, code_set: str = "current", date_of_service=None) -> NoteResult:
     """Extract one note with the process-wide pipeline (built on first call)."""
     if code_set not in _DEFAULT:
         _DEFAULT[code_set] = Extractor(code_set=code_set)

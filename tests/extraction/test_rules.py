@@ -36,12 +36,12 @@ def test_level_notations(text, levels):
     [
         ("HISTORY: prior L3 vertebroplasty in 2019.\nPROCEDURE: Vertebroplasty of L1, 3 mL PMMA injected.",
          "L1", "L3", "historical"),
-        ("PROCEDURE: Vertebroplasty of L1, 3 mL PMMA injected. If the L4 fracture remains painful we will "
-         "consider kyphoplasty.", "L1", "L4", "planned"),
+        (("PROCEDURE: Vertebroplasty of L1, 3 mL PMMA injected. If the L4 fracture remains painful we will "
+          "consider kyphoplasty."), "L1", "L4", "planned"),
         ("TECHNIQUE: Vertebroplasty of L1 with 3 mL PMMA was performed. No cement was placed at L2.",
          "L1", "L2", "negated"),
-        ("TECHNIQUE: T11: balloons inflated and 3 mL PMMA injected. T9: cannulas placed, then the procedure "
-         "was aborted before any cement delivery.", "T11", "T9", "aborted"),
+        (("TECHNIQUE: T11: balloons inflated and 3 mL PMMA injected. T9: cannulas placed, then the procedure "
+          "was aborted before any cement delivery."), "T11", "T9", "aborted"),
     ],
 )
 def test_only_this_session_is_treated(text, treated, untreated, reason):
@@ -170,12 +170,12 @@ def test_imaging_this_session_only(text, imaging):
 
 
 def test_unchecked_boxes_are_not_done():
-    rec, procs = facts("[ ] Vertebroplasty  [X] Balloon kyphoplasty  Level: L1\nBalloons inflated; 4 mL PMMA injected.")
+    _, procs = facts("[ ] Vertebroplasty  [X] Balloon kyphoplasty  Level: L1\nBalloons inflated; 4 mL PMMA injected.")
     assert procs["L1"]["technique"] == "augmentation"
 
 
 def test_addendum_correcting_the_level_wins():
-    rec, procs = facts(
+    _, procs = facts(
         "TECHNIQUE: Vertebroplasty of L2 from the left, 3 mL PMMA injected.\n\nADDENDUM: The treated level was "
         "L3, not L2. L2 was not treated."
     )
@@ -184,7 +184,7 @@ def test_addendum_correcting_the_level_wins():
 
 def test_export_noise_keeps_offsets():
     text = "PROCEDURE:\u00a0Vertebroplasty\tT12,\r\n3\u00a0mL \u201cPMMA\u201d injected."
-    rec, procs = facts(text)
+    _, procs = facts(text)
     assert "T12" in procs
     for e in procs["T12"]["evidence"]:
         assert text[e["start"] : e["end"]] == e["text"]
