@@ -13,6 +13,7 @@ Plain Python over `mentions.Sentence` records (no spaCy).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -117,7 +118,7 @@ def _apply_addendum_corrections(note: _Note) -> None:
                 new.append(m.levels[0])
     old = list(dict.fromkeys(old))
     new = [lv for lv in dict.fromkeys(new) if lv not in old]
-    mapping = dict(zip(old, new))
+    mapping = dict(zip(old, new)) or _correction_by_contrast(note)
     if not mapping:
         return
     note.corrected = set(mapping)
@@ -131,6 +132,26 @@ def _apply_addendum_corrections(note: _Note) -> None:
             _renamed(m, mapping) if m.label == "LEVEL" and set(m.levels) & set(mapping) else m
             for m in s.mentions
         ]
+
+
+_CORRECTION_WORDS = re.compile(
+    r"\b(?:error|erroneous|incorrect|wrong|should\s+read|please\s+read|read\s+as|correct(?:ed|ion)?\s+level|"
+    r"actually|in\s+fact|mislabel|misidentif|recount)", re.IGNORECASE)
+
+
+def _correction_by_contrast(note: _Note) -> dict[str, str]:
+    """An addendum that speaks of an error and names a level the body treats (old) and one the body
+    never mentions (new): '"L2" above was a dictation error; please read L3'."""
+    addendum = [s for s in note.sentences if s.section == "addendum"]
+    if not addendum or not any(_CORRECTION_WORDS.search(note.sentence_text(s)) for s in addendum):
+        return {}
+    body_levels = {lv for s in note.sentences if s.section != "addendum"
+                   for m in s.mentions if m.label == "LEVEL" for lv in m.levels}
+    named = [m.levels[0] for s in addendum for m in s.mentions
+             if m.label == "LEVEL" and len(m.levels) == 1 and m.levels[0] != "sacrum"]
+    old = [lv for lv in dict.fromkeys(named) if lv in body_levels]
+    new = [lv for lv in dict.fromkeys(named) if lv not in body_levels]
+    return dict(zip(old, new)) if len(old) == len(new) == 1 else {}
 
 
 def _renamed(m: Mention, mapping: dict[str, str]) -> Mention:
