@@ -65,6 +65,14 @@ def _is_candidate(note: _Note, level: str, sacro_note: bool) -> list[Mention]:
 _ONE_SIDE = re.compile(r"\b(?:left|right|lt|rt|l|r)\b[^.;]{0,40}\b(?:pedicle|side|needle|cannula|trocar|approach|ala)")
 
 
+def _named_with_treatment(note: _Note, candidates: list[Mention]) -> bool:
+    """Some mention of the level shares its sentence with a treatment or cavity cue."""
+    for m in candidates:
+        if any(x.label in TREAT | CAVITY and positive(x) for x in note.sentences[m.sent].mentions):
+            return True
+    return False
+
+
 def _one_side(note: _Note, m: Mention) -> bool:
     s = note.sentences[m.sent]
     return bool(_ONE_SIDE.search(note.text[s.start : s.end].lower()))
@@ -190,6 +198,7 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
         elif _delivery_negated(note, m) and global_stop is None:
             global_stop = "negated"
 
+    candidate_levels = [lv for lv in note.level_mentions if _is_candidate(note, lv, sacro_note)]
     treated: list[LevelFacts] = []
     for level in sorted(note.level_mentions, key=level_index):
         candidates = _is_candidate(note, level, sacro_note)
@@ -203,6 +212,10 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
         # strong, specific proof of filling wins over a stop; a procedure name or a bare mention
         # of cement does not (titles name the planned procedure, cement is mixed before it is used)
         own_stop = _strong_negative(note, level)
+        # a statement about every level ("PMMA was injected") treats only levels named in a treatment
+        # context, or the only candidate; not a level named beside screws or an old deformity
+        if weak < RANK_GROUP and len(candidate_levels) > 1 and not _named_with_treatment(note, candidates):
+            weak = 0
         if not ((strong >= RANK_INHERITED and not own_stop) or strong == RANK_DIRECT or (weak and not stop)):
             continue
         if stop:
