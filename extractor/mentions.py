@@ -6,8 +6,8 @@ testable and picklable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -97,4 +97,74 @@ def doc_to_sentences(doc: Doc, text: str | None = None) -> list[Sentence]:
                 Mention("LEVEL", mention.start, mention.end, mention.text, "sacroplasty", k, ent.start,
                         ent.end, mention.section, modifiers, ("sacrum",))
             )
+    _table_rows(sentences, original)
     return sentences
+
+
+_HEADER_KINDS = (
+    (re.compile(r"biops|\bbx\b|specimen|core"), "BIOPSY"),
+    (re.compile(r"\bside\b|laterality|access|approach|needle"), "SIDE"),
+)
+_FILL_COLUMN = re.compile(r"pmma|cement|filler|volume|\bml\b|\bcc\b|graft")
+_YES = re.compile(r"^(?:y|yes|x|done|performed|obtained|sent|\u2713|\+|\d+\s*cores?.*|yes\b.*)$")
+_NO = re.compile(r"^(?:n|no|none|not\s+done|nil|-+|\u2014|n/a|0|deferred|no\b.*)$")
+
+
+def _table_rows(sentences: list[Sentence], text: str) -> None:
+    """Pipe tables ('| Level | Side | Biopsy | PMMA |'): a header row names columns and carries no
+    findings; a value such as 'yes'/'no'/'left' in a row becomes a cue of its column for that row."""
+    header: list[str] | None = None
+    for s in sentences:
+        line = text[s.start : s.end]
+        if not line.lstrip().startswith("|"):
+            header = None
+            continue
+        cells = _cells(line, s.start)
+        levels = [m for m in s.mentions if m.label == "LEVEL"]
+        if not levels:
+            if any(re.search(r"[a-z]", c[2].lower()) for c in cells):
+                header = [c[2].lower() for c in cells]
+                s.mentions = []  # "Biopsy" in a header is a column name, not a biopsy
+            continue
+        if header is None:
+            continue
+        anchor = levels[0]
+        for k, (start, end, value) in enumerate(cells):
+            if k >= len(header):
+                continue
+            if _FILL_COLUMN.search(header[k]) and any(
+                start <= m.start < end and m.label == "VOLUME" for m in s.mentions
+            ):  # "| PMMA |" column: the row's volume is filler delivered to the row's level
+                s.mentions.append(Mention("CEMENT_GENERIC", start, end, text[start:end], f"table column {header[k]}",
+                                          s.index, anchor.token_end, anchor.token_end, s.section, frozenset()))
+                continue
+            if any(start <= m.start < end for m in s.mentions):
+                continue
+            made = _cell_cue(header[k], value.strip().lower())
+            if made:
+                label, modifiers = made
+                s.mentions.append(Mention(label, start, end, text[start:end], f"table column {header[k]}",
+                                          s.index, anchor.token_end, anchor.token_end, s.section, modifiers))
+
+
+def _cells(line: str, offset: int) -> list[tuple[int, int, str]]:
+    out, pos = [], 0
+    parts = line.split("|")
+    for part in parts[1:-1] if line.rstrip().endswith("|") else parts[1:]:
+        start = line.index(part, pos) if part else pos
+        out.append((offset + start, offset + start + len(part), part.strip()))
+        pos = start + len(part)
+    return out
+
+
+def _cell_cue(column: str, value: str) -> tuple[str, frozenset[str]] | None:
+    for pattern, kind in _HEADER_KINDS:
+        if not pattern.search(column):
+            continue
+        if kind == "BIOPSY" and _YES.match(value):
+            return "BIOPSY", frozenset()
+        if kind == "BIOPSY" and _NO.match(value):
+            return "BIOPSY", frozenset({"NEGATED_EXISTENCE"})
+        if kind == "SIDE" and value in ("left", "l", "lt", "right", "r", "rt"):
+            return "SIDE", frozenset()
+    return None

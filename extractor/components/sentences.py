@@ -13,9 +13,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 _ABBREVIATIONS = frozenset(
-    "dr mr mrs ms vs e.g i.e approx st no fig pt etc cf al inc ca jr sr prof dept".split()
+    ["dr", "mr", "mrs", "ms", "vs", "e.g", "i.e", "approx", "st", "no", "fig", "pt", "etc", "cf", "al", "inc", "ca", "jr", "sr", "prof", "dept"]
 )
-_LIST_MARK = re.compile(r"^(?:\d{1,2}[.)]|[-*#>]|\[[ xX]?\]|[a-z][.)])$")
+_LIST_MARK = re.compile(r"^(?:\d{1,2}[.)]|[-*#>|]|\[[ xX]?\]|[a-z][.)])$")
 _LEVEL_LABEL = re.compile(r"^(?:[CTLDS]-?\s?\d{1,2}|sacrum|sacroplasty)$", re.IGNORECASE)
 _TERMINAL = {".", "!", "?", ":", ";"}
 

@@ -193,3 +193,30 @@ def test_export_noise_keeps_offsets():
 def test_mri_sequence_names_are_not_levels():
     rec, procs = facts("HISTORY: T1-hypointense marrow and T2 signal.\nTECHNIQUE: L4 vertebroplasty, 3 mL PMMA.")
     assert list(procs) == ["L4"] and all(n["level"] not in ("T1", "T2") for n in rec["not_treated"])
+
+
+def test_pipe_table_rows_carry_their_columns():
+    rec, procs = facts(
+        "TECHNIQUE: Vertebroplasty at each level listed; PMMA injected under fluoroscopy.\n"
+        "| Level | Side | Biopsy | PMMA |\n|---|---|---|---|\n"
+        "| T9 | left | no | 2.0 mL |\n| T10 | right | yes | 2.5 mL |\n"
+    )
+    assert procs["T9"]["biopsy"] is False and procs["T10"]["biopsy"] is True
+    assert procs["T9"]["side"] == "left" and procs["T10"]["side"] == "right"
+    assert rec["biopsy_only_levels"] == []
+
+
+def test_addendum_naming_an_error_corrects_the_level():
+    _, procs = facts(
+        "TECHNIQUE: Bilateral needles in L2; 4 mL PMMA injected.\nIMPRESSION: L2 vertebroplasty.\n\n"
+        'ADDENDUM: "L2" above was a dictation error; please read L3.'
+    )
+    assert list(procs) == ["L3"]
+
+
+def test_screws_beside_augmentation_are_not_treated_levels():
+    _, procs = facts(
+        "PROCEDURE: Pedicle screw fixation L1 to L3; balloon kyphoplasty of L2.\n"
+        "TECHNIQUE: Screws were placed in L1 and L3. At L2 the balloons were inflated and 5 mL PMMA injected."
+    )
+    assert list(procs) == ["L2"]
