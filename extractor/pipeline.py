@@ -9,8 +9,8 @@ All rules are read from the JSON files in `patterns/` (shipped as `extractor.pat
 from __future__ import annotations
 
 import sys
-import warnings
 import types
+import warnings
 from functools import lru_cache
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -18,7 +18,6 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 from spacy.util import compile_infix_regex
-
 
 # the TargetMatcher keeps an empty PhraseMatcher (all our rules are regex or token patterns)
 warnings.filterwarnings("ignore", message=r"\[W036\]")
@@ -38,7 +37,7 @@ def _import_medspacy() -> None:
         sys.modules["quickumls"] = placeholder
         sys.modules["quickumls.spacy_component"] = placeholder.spacy_component
         try:
-            import medspacy  # noqa: F401
+            import medspacy
         finally:
             del sys.modules["quickumls"]
             del sys.modules["quickumls.spacy_component"]
@@ -67,6 +66,9 @@ def build_pipeline() -> Language:
     """A new pipeline; prefer `get_pipeline()` which builds it once per process."""
     _import_medspacy()
     from . import components  # noqa: F401  (registers spinecode factories; needs medspaCy)
+    from .components import fast_regex
+
+    fast_regex.install()
 
     nlp = spacy.blank("en")
     _tokenizer_infixes(nlp)

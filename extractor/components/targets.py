@@ -7,6 +7,7 @@ rules before its matcher exists), so this factory builds the TargetMatcher and a
 from medspacy.target_matcher import TargetMatcher, TargetRule
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import filter_spans
 
 
 @Language.factory("spinecode_targets", default_config={"rules": ""})
@@ -14,8 +15,11 @@ class SpinecodeTargets:
     def __init__(self, nlp: Language, name: str, rules: str):
         self.name = name
         self.rules_path = rules
-        self.matcher = TargetMatcher(nlp, name=name, rules=None, result_type="ents", prune=True)
+        # result_type=None: the stock component adds each span with `doc.ents += (span,)`, which is
+        # quadratic in the number of matches; we set all entities at once
+        self.matcher = TargetMatcher(nlp, name=name, rules=None, result_type=None, prune=True)
         self.matcher.add(TargetRule.from_json(rules))
 
     def __call__(self, doc: Doc) -> Doc:
-        return self.matcher(doc)
+        doc.ents = filter_spans(list(doc.ents) + self.matcher(doc))
+        return doc
