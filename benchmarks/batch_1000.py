@@ -92,13 +92,13 @@ def main() -> None:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         peaks: dict[int, int] = {}
         first_record = None
-        own = None
         while proc.poll() is None:
-            if own is None:
-                own = cmdline(proc.pid)
-            for pid in [proc.pid, *children_of(proc.pid)]:
-                if pid == proc.pid or cmdline(pid) == own:  # the pool's workers are forks of the batch process
-                    peaks[pid] = max(peaks.get(pid, 0), peak_rss_kb(pid))
+            own = cmdline(proc.pid)  # empty until the batch process has exec'd, and for a zombie
+            if own:
+                peaks[proc.pid] = max(peaks.get(proc.pid, 0), peak_rss_kb(proc.pid))
+                for pid in children_of(proc.pid):
+                    if cmdline(pid) == own:  # the pool's workers are forks of the batch process
+                        peaks[pid] = max(peaks.get(pid, 0), peak_rss_kb(pid))
             if first_record is None and count_lines(out) > 0:
                 first_record = time.perf_counter()
             time.sleep(0.05)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import multiprocessing as mp
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Union
 
 from .assemble import assemble
 from .coding import CodingResult, assign_codes

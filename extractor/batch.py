@@ -156,7 +156,7 @@ class LocalEngine:
         for notes in chunks:
             yield process_notes(self.extractor, notes)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         pass
 
 
@@ -235,10 +235,19 @@ class PoolEngine:
                             job[2] = self._submit(job[1])
             yield merge_records(notes, results)
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers: after the running chunks (abort=False), or at once (abort=True: their
+        results are not wanted, e.g. after Ctrl-C)."""
+        if self._pool is None:
+            return
+        if abort:
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                try:
+                    process.terminate()
+                except (OSError, AttributeError):  # pragma: no cover - already gone
+                    pass
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
 
 
 # --------------------------------------------------------------------------- progress and summary
@@ -481,21 +490,21 @@ def run_batch(input: str, out, code_set: str = "current", workers: int = 1, resu
     stats = Stats()
     written: Counter = Counter()
     resumed = repaired = 0
-    if resume and out_path.exists():
-        try:
-            state = scan_jsonl(out, on_record=stats.add)
-        except OutputError as exc:
-            source.close()
-            return fail(str(exc))
-        written.update(state.note_ids)
-        resumed, repaired = state.records, state.repaired_bytes
-
     parquet_warnings: list[str] = []
-    try:
+    try:  # a JSONL OUT is locked first, then (with --resume) read back
         writer: Writer = open_writer(out, fmt, append=resume, on_warning=parquet_warnings.append)
     except OutputError as exc:
         source.close()
         return fail(str(exc))
+    if resume:
+        try:
+            state = scan_jsonl(out, on_record=stats.add)
+        except OutputError as exc:
+            writer.abort()
+            source.close()
+            return fail(str(exc))
+        written.update(state.note_ids)
+        resumed, repaired = state.records, state.repaired_bytes
 
     # ---- extraction
     old_sigterm = None
@@ -536,7 +545,7 @@ def run_batch(input: str, out, code_set: str = "current", workers: int = 1, resu
         if bar is not None:
             bar.close()
         if engine is not None:
-            engine.close()
+            engine.close(abort=not finished)
         if not finished:
             writer.abort()
         source.close()
@@ -544,11 +553,17 @@ def run_batch(input: str, out, code_set: str = "current", workers: int = 1, resu
             signal.signal(signal.SIGTERM, old_sigterm)
 
     if code == EXIT_INTERRUPTED:
-        hint = " rerun with --resume to go on" if fmt == "jsonl" and out != "-" else f" {out} was not changed"
-        err.write(f"spinecode batch: interrupted after {stats.notes} notes;{hint}\n")
+        if out == "-":
+            hint = ""
+        elif fmt == "jsonl":
+            hint = f"; {out} holds {stats.notes} records: rerun with --resume to go on"
+        else:
+            hint = f"; {out} was not changed"
+        err.write(f"spinecode batch: interrupted{hint}\n")
         return code
     if code == EXIT_USAGE:
-        kept = f" ({stats.notes} records are in {out}; rerun with --resume)" if fmt == "jsonl" and stats.notes else ""
+        resumable = fmt == "jsonl" and out != "-" and stats.notes
+        kept = f" ({stats.notes} records are in {out}; rerun with --resume)" if resumable else ""
         return fail(message + kept)
 
     if not quiet:

@@ -152,5 +152,42 @@ def evaluate(
     typer.echo(format_report(report, show=show))
 
 
+@app.command()
+def train(
+    corpus_dir: Annotated[Path, typer.Argument(help="Corpus folder: its train/ sub-folder (or the folder itself) "
+                                               "holds the NAME.txt + NAME.gold.json pairs to train on.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the model, its SHA-256 sidecar and "
+                                      "MODEL_CARD.md.")] = Path("models"),
+    test: Annotated[Optional[Path], typer.Option("--test", help="Held-out gold folder scored for the model "  # noqa: UP045
+                                                 "card (default: CORPUS_DIR/test when it exists).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the folds and the solvers (training is "
+                                      "deterministic).")] = 0,
+) -> None:
+    """Train the confidence model on the train split; write it with skops plus MODEL_CARD.md."""
+    from .model import ModelError
+    from .model import train as train_model
+
+    train_dir = corpus_dir / "train" if (corpus_dir / "train").is_dir() else corpus_dir
+    if train_dir.resolve().name in ("test", "devset", "holdout"):
+        typer.echo(f"error: {train_dir} looks like an evaluation split; train on the train split only", err=True)
+        raise typer.Exit(2)
+    if test is None and (corpus_dir / "test").is_dir() and train_dir != corpus_dir:
+        test = corpus_dir / "test"
+    try:
+        summary = train_model(train_dir, out, test_dir=test, seed=seed, say=lambda m: typer.echo(m, err=True))
+    except (ValueError, ModelError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"model: {summary['model']} (sha256 {summary['sha256'][:16]}...)")
+    typer.echo(f"review threshold: {summary['threshold']}")
+    for name in ("train", "test"):
+        m = summary.get(name)
+        if m and "notes" in m:
+            label = "train (out-of-fold)" if name == "train" else f"test ({test})"
+            typer.echo(f"{label}: automation {m['automated']}/{m['notes']}, exact among them "
+                       f"{m['automated_right']}/{m['automated']}")
+    typer.echo(f"model card: {out / 'MODEL_CARD.md'}")
+
+
 def main() -> None:  # console script entry point
     app()

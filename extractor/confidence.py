@@ -7,13 +7,15 @@ The promise behind review=false is "these codes are exactly right". It is given 
 How the confidence is built (all numbers are constants below, or come from the model's sidecar):
 
 * Every decision the codes rest on is one factor: "anything performed", "level X treated / not
-  treated" for each level the note names or the rules treat, and "technique of X" for each treated level.
+  treated" for each level the note names or the rules treat, "technique T" for each technique the
+  rules use, and "X biopsied" for each level named but not treated (a biopsy-only level is coded).
 * Each factor starts from a prior belief that the rules got that decision right (PRIOR_ODDS), lowered
   by rule signals about that decision (an aborted level, a level treated only through a range).
 * The model's probability for the rules' answer, against its base rate on the train split, moves that
   belief up or down (a likelihood ratio: the model adds only what it knows beyond the base rate).
 * confidence = product of the decision factors x product of (1 - weight) of note-level concerns.
-* A factor where the model clearly backs the other answer is reported in `warnings` as a disagreement.
+* A decision where the model prefers another answer and its evidence cuts the rules' odds four-fold or
+  more is a disagreement: reported in `warnings`, and the note goes to review.
 
 Without the model (file absent or refused) the record still gets facts and codes, a rule-only
 confidence and the warning; review is then always true, since the model's agreement is part of
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .coding import CodingResult
 from .facts import LEVEL_ORDER, NoteFacts
@@ -34,7 +35,8 @@ PRIOR_ODDS = PRIOR_ACCURACY / (1 - PRIOR_ACCURACY)
 ABORTED_ODDS = 0.25  # "not treated" decided from an abort: a level aborted on one side may still be filled
 RANGE_ONLY_ODDS = 0.25  # a level treated only because a range names it, never named alone
 LR_CLIP = (1 / 50, 50)  # a single model probability never moves the odds by more than this
-DISAGREE_BELOW = 0.2  # model probability of the rules' answer below this is reported as a disagreement
+DISAGREE_LR = 0.25  # the model prefers another answer and its evidence cuts the rules' odds 4-fold or more:
+# a disagreement, reported in `warnings`; it sends the note to review whatever the confidence
 FORCED_CAP = 0.5  # confidence of a note with a concern that forces review is at most this
 RULE_ONLY_CAP = 0.75  # confidence without the model is at most this (review is always true then)
 DEFAULT_THRESHOLD = 0.8  # used only when the model's sidecar carries no threshold
@@ -68,7 +70,7 @@ class Assessment:
     disagreements: list[str] = field(default_factory=list)
 
 
-def score(facts: NoteFacts, coding: CodingResult, text: Optional[str] = None) -> tuple[float, bool, list[str]]:
+def score(facts: NoteFacts, coding: CodingResult, text: str | None = None) -> tuple[float, bool, list[str]]:
     """(confidence, review, warnings) for one note; `text` (the note as given) enables the model."""
     from .model import get_model
 
@@ -81,8 +83,8 @@ def score(facts: NoteFacts, coding: CodingResult, text: Optional[str] = None) ->
     return a.confidence, a.review, a.warnings
 
 
-def assess(facts: NoteFacts, coding: CodingResult, text: Optional[str], view, meta: dict,
-           model_problem: Optional[str] = None) -> Assessment:
+def assess(facts: NoteFacts, coding: CodingResult, text: str | None, view, meta: dict,
+           model_problem: str | None = None) -> Assessment:
     """The combination itself (also used at training time with out-of-fold model views)."""
     warnings = list(dict.fromkeys(list(facts.warnings) + list(coding.warnings)))
     forced = list(getattr(facts, "review_reasons", []))
@@ -91,9 +93,9 @@ def assess(facts: NoteFacts, coding: CodingResult, text: Optional[str], view, me
         forced.append("needles were placed but no filler was delivered")
     coding_forced = _coding_concerns(coding, note_weights)
     forced += coding_forced
-    extra = _fact_concerns(facts, note_weights)
+    _fact_concerns(facts, note_weights)
     odds_adjust, range_notes = _level_signals(facts, text)
-    warnings += [w for w in extra + range_notes if w not in warnings]
+    warnings += [w for w in range_notes if w not in warnings]
 
     factors: dict[str, float] = {}
     disagreements: list[str] = []
@@ -117,7 +119,7 @@ def assess(facts: NoteFacts, coding: CodingResult, text: Optional[str], view, me
         if model_problem:
             warnings.append(model_problem)
     confidence = round(min(0.99, max(0.01, confidence)), 3)
-    review = bool(forced) or view is None or confidence < threshold
+    review = bool(forced) or bool(disagreements) or view is None or confidence < threshold
     for reason in forced:
         if reason not in warnings:
             warnings.append(reason)
@@ -148,23 +150,22 @@ def _coding_concerns(coding: CodingResult, note_weights: list[float]) -> list[st
     return forced
 
 
-def _fact_concerns(facts: NoteFacts, note_weights: list[float]) -> list[str]:
+def _fact_concerns(facts: NoteFacts, note_weights: list[float]) -> None:
+    """Minor concerns from the facts (weights only: their warnings are already in facts.warnings)."""
     reasons = set(getattr(facts, "review_reasons", []))
-    messages = []
     for p in facts.procedures:
         if p.approach == "unilateral" and p.side is None:
             note_weights.append(SIDE_WEIGHT)
         if p.cement is None:
             note_weights.append(CEMENT_WEIGHT)
     structured = (": unilateral approach, side not stated", ": filler material not named",
-                  ": attempted and aborted before filling")
+                  ": attempted and aborted before filling")  # counted from the facts above / as odds
     for w in facts.warnings:
         if w not in reasons and not any(s in w for s in structured):
             note_weights.append(MINOR_FACT_WEIGHT)
-    return messages
 
 
-def _level_signals(facts: NoteFacts, text: Optional[str]) -> tuple[dict[str, float], list[str]]:
+def _level_signals(facts: NoteFacts, text: str | None) -> tuple[dict[str, float], list[str]]:
     """Per-level odds multipliers from rule signals, and the warnings they add."""
     adjust: dict[str, float] = {}
     notes: list[str] = []
@@ -212,51 +213,62 @@ def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float])
     prior_odds = _odds(float(meta.get("prior_accuracy", PRIOR_ACCURACY)))
     weight = float(meta.get("model_weight", 1.0))
     base = meta.get("base_rates", {})
-    b_perf = float(base.get("performed", 0.5))
-    b_level = float(base.get("level", 0.5))
-    b_tech = {k: float(v) for k, v in base.get("technique", {}).items()}
     factors: dict[str, float] = {}
     disagreements: list[str] = []
-    treated = {p.level: p.technique for p in facts.procedures}
 
+    def decide(name: str, q: float, base_rate: float, adj: float, other_best: bool, message: str) -> None:
+        """q: model probability of the rules' answer; other_best: the model prefers another answer."""
+        factors[name] = _factor(q, base_rate, adj, prior_odds, weight)
+        if other_best and _odds(q) / _odds(base_rate) < DISAGREE_LR:
+            disagreements.append(message)
+
+    treated = {p.level: p.technique for p in facts.procedures}
     performed = bool(treated)
+    b_perf = float(base.get("performed", 0.5))
     q = view.p_performed if performed else 1 - view.p_performed
-    factors["performed"] = _factor(q, b_perf if performed else 1 - b_perf, 1.0, prior_odds, weight)
-    if q < DISAGREE_BELOW:
-        disagreements.append(
-            f"model disagrees on whether anything was treated (rules: {'yes' if performed else 'no'}; "
-            f"model: {'no' if performed else 'yes'}, p={1 - q:.2f})"
-        )
-    levels = sorted(set(view.p_level) | set(treated), key=_level_key)
-    for level in levels:
+    decide("performed", q, b_perf if performed else 1 - b_perf, 1.0, q < 0.5,
+           f"model disagrees on whether anything was treated (rules: {'yes' if performed else 'no'}; "
+           f"model: {'no' if performed else 'yes'}, p={1 - q:.2f})")
+
+    b_level = float(base.get("level", 0.5))
+    for level in sorted(set(view.p_level) | set(treated), key=_level_key):
         adj = adjust.get(level, 1.0)
         if level not in view.p_level:  # the model's level finder did not see it: no opinion
             factors[f"level {level}"] = _prob(prior_odds * adj)
             continue
-        p = view.p_level[level]
         is_treated = level in treated
-        q = p if is_treated else 1 - p
-        factors[f"level {level}"] = _factor(q, b_level if is_treated else 1 - b_level, adj, prior_odds, weight)
-        if q < DISAGREE_BELOW:
-            disagreements.append(
-                f"model disagrees on {level} (rules: {'treated' if is_treated else 'not treated'}; "
-                f"model: {'not treated' if is_treated else 'treated'}, p={1 - q:.2f})"
-            )
+        q = view.p_level[level] if is_treated else 1 - view.p_level[level]
+        decide(f"level {level}", q, b_level if is_treated else 1 - b_level, adj, q < 0.5,
+               f"model disagrees on {level} (rules: {'treated' if is_treated else 'not treated'}; "
+               f"model: {'not treated' if is_treated else 'treated'}, p={1 - q:.2f})")
+
+    b_biopsy = float(base.get("biopsy", 0.5))
+    biopsy_only = set(facts.biopsy_only_levels)
+    for level in sorted(set(view.p_biopsy) - set(treated), key=_level_key):
+        is_biopsied = level in biopsy_only
+        q = view.p_biopsy[level] if is_biopsied else 1 - view.p_biopsy[level]
+        decide(f"biopsy {level}", q, b_biopsy if is_biopsied else 1 - b_biopsy, 1.0, q < 0.5,
+               f"model disagrees on a biopsy of {level} (rules: {'biopsy' if is_biopsied else 'no biopsy'}; "
+               f"model: {'no biopsy' if is_biopsied else 'biopsy'}, p={1 - q:.2f})")
+
+    # one factor per technique the rules use: the technique head reads mostly note-wide cues, so the
+    # levels of one technique are one piece of evidence, not several (the weakest level counts). The
+    # sacrum is always coded as sacroplasty, whatever its technique: not a decision to check.
+    b_tech = {k: float(v) for k, v in base.get("technique", {}).items()}
+    by_technique: dict[str, list[str]] = {}
     for level, technique in treated.items():
         probs = view.p_technique.get(level)
-        if not probs or technique not in probs:
-            continue
-        q = probs[technique]
-        factors[f"technique {level}"] = _factor(q, b_tech.get(technique, 1 / 3), 1.0, prior_odds, weight)
-        if q < DISAGREE_BELOW:
-            best = max(probs, key=probs.get)
-            disagreements.append(
-                f"model disagrees on the technique of {level} (rules: {technique}; model: {best}, "
-                f"p={probs[best]:.2f})"
-            )
+        if level != "sacrum" and probs and technique in probs:
+            by_technique.setdefault(technique, []).append(level)
+    for technique, levels_of in sorted(by_technique.items()):
+        level = min(levels_of, key=lambda lv: view.p_technique[lv][technique])
+        probs = view.p_technique[level]
+        best = max(probs, key=probs.get)
+        decide(f"technique {technique}", probs[technique], b_tech.get(technique, 1 / 3), 1.0, best != technique,
+               f"model disagrees on the technique of {level} (rules: {technique}; model: {best}, "
+               f"p={probs[best]:.2f})")
     return factors, disagreements
 
 
 def _level_key(level: str) -> int:
     return LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER)
-

@@ -1,33 +1,40 @@
 """The trained second opinion behind `confidence` and `review` (issue 7).
 
-A small scikit-learn model reads the note text on its own -- it never sees the rule extractor's facts
--- and answers three questions the codes depend on:
+A small scikit-learn model reads the note text on its own -- it never sees the rule extractor's facts,
+so it can disagree with them -- and answers four questions the codes depend on:
 
-* ``performed``: was any body (or the sacrum) treated in this session?        (note level)
-* ``level``:     is this vertebral level, mentioned in the note, treated now?  (one row per level named)
-* ``technique``: for a treated level, vertebroplasty, augmentation or sacroplasty? (one row per level)
+* ``performed``: was any body (or the sacrum) treated in this session?          (one row per note)
+* ``level``:     is this level, named in the note, treated in this session?      (one row per level named)
+* ``technique``: vertebroplasty, augmentation or sacroplasty?                    (one row per treated level)
+* ``biopsy``:    was this level biopsied in this session?                        (one row per level named)
 
-`extractor.confidence` compares these answers with the rules' facts: review=false needs the rules to
-have no serious concern AND the model to back every rule decision.
+Features are compact on purpose (about 60 training notes): a level finder, section headings, small cue
+lexicons (cavity, cement, abort, plan, history, ...) with negation marks, a few words next to each
+level; TF-IDF over those tokens, then logistic regression per head (`spinecode train`, `train()`).
 
-The model is written with skops (never pickle/joblib for loading), together with a JSON sidecar that
-holds the SHA-256 of the model file, the feature version, the review threshold chosen on the train
-split and the library versions. Loading checks the hash first (`ModelIntegrityError`), then refuses any
-type in the file outside `TRUSTED_TYPES` (`UntrustedModelError`). The loaded model is cached once per
+`extractor.confidence` compares the answers with the rules' facts: review=false needs no serious rule
+concern, no model disagreement and a confidence at or above the threshold chosen on the train split.
+
+The model is written with skops (never pickle/joblib for loading) in a canonical byte layout (same
+training -> same file), with a JSON sidecar holding its SHA-256, the feature version, the threshold and
+the library versions. Loading checks the hash first (`ModelIntegrityError`), then refuses any type
+outside the explicit `TRUSTED_TYPES` (`UntrustedModelError`). The loaded model is cached once per
 process. Nothing here prints or logs note text.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import logging
+import math
 import os
 import re
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from .facts import LEVEL_ORDER
 
@@ -37,29 +44,26 @@ META_FILE = "confidence.json"
 MODEL_DIR_ENV = "SPINECODE_MODEL_DIR"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
 
-# Every type the model file may hold. Anything else is refused before it is built.
+# Every type the model file may hold, and how skops may build it. Anything else is refused before the
+# file is loaded -- also types that skops itself would trust by default (any scikit-learn class).
 TRUSTED_TYPES: tuple[str, ...] = (
+    "builtins.bool",
     "builtins.dict",
-    "builtins.list",
-    "builtins.str",
     "builtins.float",
     "builtins.int",
-    "builtins.tuple",
+    "builtins.list",
     "builtins.NoneType",
-    "builtins.slice",
-    "numpy.dtype",
+    "builtins.str",
+    "builtins.tuple",
     "numpy.float64",
     "numpy.int64",
     "numpy.ndarray",
-    "scipy.sparse._csr.csr_matrix",
     "sklearn.feature_extraction.text.TfidfTransformer",
     "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.feature_selection._univariate_selection.SelectKBest",
-    "sklearn.feature_selection._univariate_selection.chi2",
     "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.pipeline.FeatureUnion",
     "sklearn.pipeline.Pipeline",
 )
+TRUSTED_LOADERS = frozenset({"DictNode", "JsonNode", "ListNode", "NdArrayNode", "ObjectNode", "TupleNode", "TypeNode"})
 
 TECHNIQUE_CLASSES = ("vertebroplasty", "augmentation", "sacroplasty")
 
@@ -99,8 +103,44 @@ _WORD_RE = re.compile(r"[a-z]+")
 _HEADING_RE = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,40}?)[ \t]*:", re.MULTILINE)
 _CAPS_HEADING_RE = re.compile(r"^[ \t]*([A-Z][A-Z /&()-]{2,40})[ \t]*$", re.MULTILINE)
 _SENTENCE_END_RE = re.compile(r"[.;!?](?:\s|$)|\n[ \t]*\n")
-CONTEXT_WORDS = 16
-NEAR_WORDS = 4
+CONTEXT_WORDS = 16  # words of the mention's sentence kept on each side
+NEAR_WORDS = 4  # words on each side kept as they are
+CUE_NEAR_WORDS = 8  # words on each side looked at for "near" cues
+NEGATION_WINDOW = (5, 2)  # words before / after a cue that can negate it
+
+# Small cue lexicons (word prefixes), frozen with FEATURE_VERSION: what the words are about. The heads
+# learn how much each cue counts; compact features generalise better than raw n-grams on ~60 notes.
+CUES: dict[str, re.Pattern] = {name: re.compile(rf"^(?:{pattern})") for name, pattern in {
+    "cavity": r"balloon|inflat|tamp|cavit|kypho|spinejack|kiva|osteotom|curett|reamer|implant|expand|drill"
+              r"|creat",
+    "direct": r"vertebroplast|direct|straight",
+    "sacral": r"sacroplast|sacr|ala|alar",
+    "cement": r"cement|pmma|methylmeth|polymethyl|filler|calcium|graft|allograft|cortoss|substitute",
+    "inject": r"inject|instill|deliver|fill|extrud|flow|interdigit|opacif",
+    "access": r"trocar|cannul|needle|pedicl|transpedic|bipedic|unipedic|parapedic|extrapedic|gauge|stylet",
+    "treat": r"treat|augment|perform|complet|done|level",
+    "abort": r"abort|abandon|terminat|stopp|discontinu|unable|fail|withdr|convert",
+    "plan": r"plan|will|schedul|futur|consider|candidat|recommend|defer|postpon|cancel|reschedul|tentativ"
+            r"|possibl|may|would|if",
+    "history": r"prior|previous|histor|hx|heal|chronic|remote|ago|earlier|old|known",
+    "visit": r"clinic|consult|follow|visit|office|telephone|phone|return|seen",
+    "finding": r"fractur|compress|wedge|height|edema|lesion|lytic|mri|ct|pet|scan|show|demonstrat|seen"
+               r"|signal|stir|deformit|collaps|metasta",
+    "sedation": r"sedat|anesth|fentanyl|midazolam|versed|propofol",
+    "complete": r"tolerat|uneventful|recover|success|satisfactor|excellent",
+    "volume": r"ml|cc",
+    "biopsy": r"biops|specimen|core|patholog",
+}.items()}
+_NEGATION = re.compile(r"^(?:no|not|never|without|abandon\w*|instead|unable|cancel\w*|defer\w*|abort\w*|nor)$")
+SECTION_CLASSES: dict[str, tuple[str, ...]] = {
+    "procedure": ("procedure", "procedures", "technique", "operation", "detail", "details", "description",
+                  "narrative", "op", "findings", "performed"),
+    "history": ("indication", "indications", "history", "hpi", "diagnosis", "clinical", "reason", "background",
+                "pre", "preop", "imaging", "assessment"),
+    "plan": ("plan", "recommendation", "recommendations", "disposition", "follow", "discharge", "instructions"),
+    "impression": ("impression", "summary", "conclusion", "result", "results", "post", "postop"),
+    "addendum": ("addendum", "correction", "amended", "amendment"),
+}
 
 
 @dataclass(frozen=True)
@@ -111,7 +151,7 @@ class LevelMention:
     is_range: bool
 
 
-def _make(prefix: str, number: int) -> Optional[str]:
+def _make(prefix: str, number: int) -> str | None:
     return f"{prefix}{number}" if 1 <= number <= _MAX[prefix] else None
 
 
@@ -150,13 +190,16 @@ def _headings(text: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def _section_of(headings: list[tuple[int, str]], pos: int) -> list[str]:
+def _section_at(headings: list[tuple[int, str]], pos: int) -> tuple[list[str], list[str]]:
+    """(heading words, section classes) of the section holding `pos`."""
     name = ""
     for start, heading in headings:
         if start > pos:
             break
         name = heading
-    return ["sec_" + w for w in _WORD_RE.findall(name.lower())] or ["sec_none"]
+    words = _WORD_RE.findall(name.lower())
+    classes = [c for c, keys in SECTION_CLASSES.items() if set(words) & set(keys)] or ["other"]
+    return words, classes
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -168,46 +211,92 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
-def level_documents(text: str) -> dict[str, str]:
-    """One pseudo-document per level named in the note: the words around each of its mentions."""
+def _cues(words: list[str], i: int) -> list[str]:
+    """Cue classes of words[i], each marked _neg when a negation word is close."""
+    w = words[i]
+    found = [name for name, pat in CUES.items() if pat.match(w)]
+    if not found:
+        return []
+    before, after = NEGATION_WINDOW
+    neg = any(_NEGATION.match(x) for x in words[max(0, i - before) : i] + words[i + 1 : i + 1 + after])
+    return [name + ("_neg" if neg else "") for name in found]
+
+
+def _cue_set(words: list[str]) -> set[str]:
+    return {c for i in range(len(words)) for c in _cues(words, i)}
+
+
+def _note_cues(text: str) -> list[str]:
+    """Cue tokens of the whole note: class, class+word stem, class within its section class."""
+    headings = _headings(text)
+    low = text.lower()
+    out = []
+    for para in re.finditer(r"[^\n]+", low):
+        _, classes = _section_at(headings, para.start())
+        words = _WORD_RE.findall(para.group(0))
+        for i, w in enumerate(words):
+            for cue in _cues(words, i):
+                out.append(f"nc_{cue}")
+                out.append(f"nc_{cue}_{w[:6]}")
+                out += [f"nc_{cue}_in_{c}" for c in classes]
+    return out
+
+
+@dataclass
+class NoteFeatures:
+    note_doc: str  # the performed head's row
+    level_docs: dict[str, str]  # the level head's rows, one per level named
+    technique_docs: dict[str, str]  # the technique head's rows, one per level named
+
+
+def featurize(text: str) -> NoteFeatures:
+    """All the model's inputs for one note (the text only; nothing from the rule extractor)."""
     from .text import normalize
 
     text = normalize(text)
     low = text.lower()
     mentions = find_levels(text)
     headings = _headings(text)
+    note_cues = _note_cues(text)
+    note_doc = " ".join(note_cues)
+    # the note's cue classes (with negation), without the word-level detail, for the level rows
+    note_summary = sorted({t for t in note_cues if t.count("_") == 1 or (t.endswith("_neg") and t.count("_") == 2)})
     n_levels = len({lv for m in mentions for lv in m.levels})
     tokens: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
+    local: dict[str, set[str]] = {}
     for m in mentions:
         s_left, s_right = _sentence_bounds(low, m.start, m.end)
         left = _WORD_RE.findall(low[s_left : m.start])[-CONTEXT_WORDS:]
         right = _WORD_RE.findall(low[m.end : s_right])[:CONTEXT_WORDS]
-        near = ["n_" + w for w in left[-NEAR_WORDS:] + right[:NEAR_WORDS]]
-        feats = ["l_" + w for w in left] + ["r_" + w for w in right] + near + left + right
-        feats += _section_of(headings, m.start)
+        words, classes = _section_at(headings, m.start)
+        feats = ["n_" + w for w in left[-NEAR_WORDS:] + right[:NEAR_WORDS]]
+        feats += ["sec_" + w for w in words] or ["sec_none"]
+        feats += [f"seccls_{c}" for c in classes]
+        sentence_cues = _cue_set(left + right)
+        spans = {
+            "sent": sentence_cues,
+            "before": _cue_set(left[-CUE_NEAR_WORDS:]),
+            "after": _cue_set(right[:CUE_NEAR_WORDS]),
+        }
+        for where, cues in spans.items():
+            for cue in sorted(cues):
+                feats.append(f"cue_{where}_{cue}")
+                feats += [f"cue_{where}_{cue}_in_{c}" for c in classes]
         feats.append(f"pos_{min(3, int(4 * m.start / max(1, len(low))))}")
         feats.append("in_range" if m.is_range else ("in_list" if len(m.levels) > 1 else "alone"))
         for lv in m.levels:
             tokens.setdefault(lv, []).extend(feats)
             counts[lv] = counts.get(lv, 0) + 1
-    docs = {}
+            local.setdefault(lv, set()).update(
+                c for c in sentence_cues if c.split("_")[0] in ("cavity", "direct", "sacral", "cement"))
+    level_docs, technique_docs = {}, {}
     for lv, feats in tokens.items():
         region = "sacral" if lv == "sacrum" else lv[0]
         feats = feats + [f"mentions_{min(counts[lv], 6)}", f"levels_{min(n_levels, 6)}", f"region_{region}"]
-        docs[lv] = " ".join(feats)
-    return docs
-
-
-def note_document(text: str) -> str:
-    from .text import normalize
-
-    return normalize(text).lower()
-
-
-def technique_document(level_doc: str, note_doc: str) -> str:
-    """A treated level's context plus the words of the whole note (prefixed), for the technique head."""
-    return level_doc + " " + " ".join("d_" + w for w in sorted(set(_WORD_RE.findall(note_doc))))
+        level_docs[lv] = " ".join(feats + note_summary)
+        technique_docs[lv] = " ".join([note_doc, f"region_{region}"] + [f"lc_{c}" for c in sorted(local[lv])])
+    return NoteFeatures(note_doc, level_docs, technique_docs)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -216,6 +305,13 @@ def technique_document(level_doc: str, note_doc: str) -> str:
 
 def performed_label(gold: dict) -> int:
     return int(bool(gold.get("procedures")))
+
+
+def biopsy_labels(gold: dict) -> set[str]:
+    """Levels biopsied in this session (treated or not)."""
+    out = {p["level"] for p in gold.get("procedures") or [] if p.get("biopsy")}
+    out |= {b if isinstance(b, str) else b["level"] for b in gold.get("biopsy_only_levels") or []}
+    return out
 
 
 def level_labels(gold: dict) -> dict[str, str]:
@@ -227,34 +323,22 @@ def level_labels(gold: dict) -> dict[str, str]:
 # the estimators
 
 
-HEADS = ("performed", "level", "technique")
+HEADS = ("performed", "level", "technique", "biopsy")
 # hyper-parameters tried per head; the one with the best out-of-fold log-loss on the train split wins
-GRID: dict[str, list[dict]] = {
-    "performed": [{"C": c, "k": None} for c in (1.0, 10.0, 100.0)],
-    "level": [{"C": c, "k": k} for c in (3.0, 10.0, 30.0) for k in (None, 300)],
-    "technique": [{"C": c, "k": k} for c in (10.0, 30.0, 100.0) for k in (None, 200, 500)],
-}
+GRID: dict[str, list[dict]] = {head: [{"C": c} for c in (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)]
+                               for head in HEADS}
 
 
-def make_head(head: str, C: float, k: Optional[int], seed: int = 0) -> Any:
-    """One head's pipeline: TF-IDF features (chi2-selected when k is set) → logistic regression."""
+def make_head(C: float, seed: int = 0) -> Any:
+    """One head: TF-IDF over the feature tokens, then logistic regression."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.feature_selection import SelectKBest, chi2
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.pipeline import Pipeline
 
-    if head == "performed":
-        features: Any = FeatureUnion([
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)),
-        ])
-    else:
-        features = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True, min_df=2)
-    steps: list[tuple[str, Any]] = [("features", features)]
-    if k is not None:
-        steps.append(("select", SelectKBest(chi2, k=k)))
-    steps.append(("clf", LogisticRegression(C=C, max_iter=10000, random_state=seed)))
-    return Pipeline(steps)
+    return Pipeline([
+        ("features", TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True, min_df=2)),
+        ("clf", LogisticRegression(C=C, max_iter=10000, random_state=seed)),
+    ])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -268,6 +352,7 @@ class ModelView:
     p_performed: float
     p_level: dict[str, float] = field(default_factory=dict)  # P(treated now) for every level named
     p_technique: dict[str, dict[str, float]] = field(default_factory=dict)  # level -> class -> P
+    p_biopsy: dict[str, float] = field(default_factory=dict)  # P(biopsied now) for every level named
 
 
 class ConfidenceModel:
@@ -280,16 +365,16 @@ class ConfidenceModel:
         return float(self.meta["review_threshold"])
 
     def view(self, text: str) -> ModelView:
-        note_doc = note_document(text)
-        p_perf = _positive(self.estimators["performed"], [note_doc])[0]
-        docs = level_documents(text)
-        levels = sorted(docs, key=LEVEL_ORDER.index)
-        view = ModelView(p_performed=float(p_perf))
+        f = featurize(text)
+        view = ModelView(p_performed=_positive(self.estimators["performed"], [f.note_doc])[0])
+        levels = sorted(f.level_docs, key=LEVEL_ORDER.index)
         if levels:
-            p = _positive(self.estimators["level"], [docs[lv] for lv in levels])
-            view.p_level = {lv: float(x) for lv, x in zip(levels, p)}
+            p = _positive(self.estimators["level"], [f.level_docs[lv] for lv in levels])
+            view.p_level = dict(zip(levels, p))
+            p = _positive(self.estimators["biopsy"], [f.level_docs[lv] for lv in levels])
+            view.p_biopsy = dict(zip(levels, p))
             tech = self.estimators["technique"]
-            probs = tech.predict_proba([technique_document(docs[lv], note_doc) for lv in levels])
+            probs = tech.predict_proba([f.technique_docs[lv] for lv in levels])
             classes = [str(c) for c in tech.classes_]
             view.p_technique = {lv: {c: float(x) for c, x in zip(classes, row)} for lv, row in zip(levels, probs)}
         return view
@@ -327,7 +412,7 @@ def save_model(estimators: dict[str, Any], meta: dict, out_dir: Path) -> Path:
     return path
 
 
-def load_model(model_dir: Optional[Path] = None) -> ConfidenceModel:
+def load_model(model_dir: Path | None = None) -> ConfidenceModel:
     """Load and verify the model. Raises FileNotFoundError when absent, ModelError when refused."""
     import skops.io as sio
 
@@ -354,30 +439,64 @@ def load_model(model_dir: Optional[Path] = None) -> ConfidenceModel:
             f"model was trained with feature version {meta.get('feature_version')}, this code uses "
             f"{FEATURE_VERSION}: retrain with `spinecode train`"
         )
-    try:
-        untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
-    except Exception as exc:  # not a skops archive at all
-        raise ModelIntegrityError(f"{path.name} is not a readable skops file ({type(exc).__name__})") from None
+    untrusted = audit_types(path)
     if untrusted:
         raise UntrustedModelError(f"{path.name} holds types outside the trusted list, refused: {untrusted}")
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     try:
         estimators = sio.load(path, trusted=list(TRUSTED_TYPES))
-    except Exception as exc:
+    except UntrustedTypesFoundException as exc:
         raise UntrustedModelError(f"{path.name} could not be loaded with the trusted types only ({exc})") from None
-    if not isinstance(estimators, dict) or set(estimators) != {"performed", "level", "technique"}:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, zipfile.BadZipFile) as exc:
+        raise ModelIntegrityError(f"{path.name} could not be loaded ({type(exc).__name__})") from None
+    if not isinstance(estimators, dict) or set(estimators) != set(HEADS):
         raise ModelError(f"{path.name} does not hold the expected estimators")
     return ConfidenceModel(estimators, meta)
+
+
+def audit_types(path: Path) -> list[str]:
+    """Every type (and skops loader) in the file that is not on the explicit allow-list, before loading.
+
+    Reads the archive's schema itself, so the check does not depend on which types skops trusts by
+    default, and asks skops too (`get_untrusted_types`).
+    """
+    import skops.io as sio
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            schema = json.loads(z.read("schema.json"))
+        skops_view = set(sio.get_untrusted_types(file=path))
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:  # not a skops archive at all
+        raise ModelIntegrityError(f"{path.name} is not a readable skops file ({type(exc).__name__})") from None
+    found: set[str] = set(skops_view)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+                loader = node.get("__loader__")
+                if loader not in TRUSTED_LOADERS:
+                    found.add(f"loader:{loader}")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return sorted(t for t in found if t not in TRUSTED_TYPES)
 
 
 def default_model_dir() -> Path:
     return Path(os.environ.get(MODEL_DIR_ENV) or DEFAULT_MODEL_DIR)
 
 
-_CACHE: dict[str, tuple[Optional[ConfidenceModel], Optional[str]]] = {}
+_CACHE: dict[str, tuple[ConfidenceModel | None, str | None]] = {}
 _LOCK = threading.Lock()
 
 
-def get_model() -> tuple[Optional[ConfidenceModel], Optional[str]]:
+def get_model() -> tuple[ConfidenceModel | None, str | None]:
     """(model, problem): the process-wide model, loaded on first use; problem says why it is None."""
     key = str(default_model_dir())
     with _LOCK:
@@ -386,9 +505,12 @@ def get_model() -> tuple[Optional[ConfidenceModel], Optional[str]]:
                 _CACHE[key] = (load_model(Path(key)), None)
             except FileNotFoundError:
                 _CACHE[key] = (None, "confidence model not found; rule-based confidence only")
+                logging.getLogger(__name__).warning("confidence model not found in %s; rule-based confidence "
+                                                    "only (every note goes to review)", key)
             except ModelError as exc:
-                _CACHE[key] = (None, f"confidence model refused ({type(exc).__name__}: {exc}); "
-                                     "rule-based confidence only")
+                _CACHE[key] = (None, (f"confidence model refused ({type(exc).__name__}: {exc}); "
+                                     "rule-based confidence only"))
+                logging.getLogger(__name__).error("%s", _CACHE[key][1])
         return _CACHE[key]
 
 
@@ -427,7 +549,7 @@ class HeadData:
     docs: list[str] = field(default_factory=list)
     labels: list[Any] = field(default_factory=list)
     note: list[int] = field(default_factory=list)  # index of the note each row comes from
-    level: list[Optional[str]] = field(default_factory=list)
+    level: list[str | None] = field(default_factory=list)
 
 
 def head_data(notes: list[GoldNote]) -> tuple[dict[str, HeadData], int]:
@@ -435,21 +557,25 @@ def head_data(notes: list[GoldNote]) -> tuple[dict[str, HeadData], int]:
     data = {h: HeadData() for h in HEADS}
     missed = 0
     for i, n in enumerate(notes):
-        note_doc = note_document(n.text)
-        data["performed"].docs.append(note_doc)
+        f = featurize(n.text)
+        data["performed"].docs.append(f.note_doc)
         data["performed"].labels.append(performed_label(n.gold))
         data["performed"].note.append(i)
         data["performed"].level.append(None)
         treated = level_labels(n.gold)
-        docs = level_documents(n.text)
-        missed += len(set(treated) - set(docs))
-        for level in sorted(docs, key=LEVEL_ORDER.index):
-            data["level"].docs.append(docs[level])
+        biopsied = biopsy_labels(n.gold)
+        missed += len(set(treated) - set(f.level_docs))
+        for level in sorted(f.level_docs, key=LEVEL_ORDER.index):
+            data["level"].docs.append(f.level_docs[level])
             data["level"].labels.append(int(level in treated))
             data["level"].note.append(i)
             data["level"].level.append(level)
+            data["biopsy"].docs.append(f.level_docs[level])
+            data["biopsy"].labels.append(int(level in biopsied))
+            data["biopsy"].note.append(i)
+            data["biopsy"].level.append(level)
             if level in treated:
-                data["technique"].docs.append(technique_document(docs[level], note_doc))
+                data["technique"].docs.append(f.technique_docs[level])
                 data["technique"].labels.append(treated[level])
                 data["technique"].note.append(i)
                 data["technique"].level.append(level)
@@ -488,23 +614,18 @@ def _oof(head: str, data: HeadData, fold: list[int], params: dict, seed: int):
         test = [r for r, rf in enumerate(row_fold) if rf == f]
         if not test:
             continue
-        est = make_head(head, params["C"], _k(params["k"], data, train), seed)
-        est.fit([data.docs[r] for r in train], [data.labels[r] for r in train])
+        train_labels = [data.labels[r] for r in train]
+        if len(set(train_labels)) < 2:  # a tiny corpus: this fold has one class only -> its frequency
+            for r in test:
+                out[r, classes.index(train_labels[0])] = 1.0 if train_labels else 0.0
+            continue
+        est = make_head(params["C"], seed)
+        est.fit([data.docs[r] for r in train], train_labels)
         probs = est.predict_proba([data.docs[r] for r in test])
         cols = [classes.index(c) for c in est.classes_]
         for j, r in enumerate(test):
             out[r, cols] = probs[j]
     return out, classes
-
-
-def _k(k: Optional[int], data: HeadData, rows: list[int]) -> Optional[int]:
-    """chi2 selection keeps at most k features ('all' when the vocabulary is smaller)."""
-    if k is None:
-        return None
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vocab = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, min_df=2).fit([data.docs[r] for r in rows])
-    return k if len(vocab.vocabulary_) > k else None
 
 
 def _log_loss(probs, classes: list, labels: list) -> float:
@@ -523,6 +644,9 @@ def views_from_probs(n_notes: int, data: dict[str, HeadData], probs: dict) -> li
     lv_probs, lv_classes = probs["level"]
     for r, (i, level) in enumerate(zip(data["level"].note, data["level"].level)):
         views[i].p_level[level] = float(lv_probs[r][lv_classes.index(1)])
+    b_probs, b_classes = probs["biopsy"]
+    for r, (i, level) in enumerate(zip(data["biopsy"].note, data["biopsy"].level)):
+        views[i].p_biopsy[level] = float(b_probs[r][b_classes.index(1)])
     t_probs, t_classes = probs["technique"]
     for r, (i, level) in enumerate(zip(data["technique"].note, data["technique"].level)):
         views[i].p_technique[level] = {str(c): float(p) for c, p in zip(t_classes, t_probs[r])}
@@ -545,7 +669,9 @@ def reliability(pairs: list[tuple[float, int]], bins: int = 5) -> list[dict]:
 
 
 def _head_pairs(data: HeadData, probs, classes: list) -> list[tuple[float, int]]:
-    """(predicted probability, happened) over every row and class: one-vs-rest reliability."""
+    """(predicted probability, happened): the positive class of a yes/no head, else every class."""
+    if classes == [0, 1]:
+        return [(float(row[1]), int(y == 1)) for row, y in zip(probs, data.labels)]
     return [(float(row[j]), int(y == c)) for row, y in zip(probs, data.labels) for j, c in enumerate(classes)]
 
 
@@ -564,33 +690,34 @@ def _codes_right(result, gold: dict) -> bool:
     return "error" not in rec and code_pairs(rec["codes"]) == code_pairs(gold.get("codes", []))
 
 
-def simulated_error_confidences(result, view: ModelView, meta: dict, text: str) -> list[float]:
-    """Confidence the note would get if the rules had made one decision wrong (everything else equal).
+def simulated_errors(result, view: ModelView, meta: dict, text: str) -> list[tuple[float, bool]]:
+    """(confidence, sent to review whatever the threshold) the note would get if the rules had made one
+    decision wrong, everything else equal.
 
     Flips, one at a time: anything performed; each level named (treated <-> not treated); the
-    technique of each treated body (vertebroplasty <-> augmentation).
+    technique of each treated body (vertebroplasty <-> augmentation); each untreated level named
+    (biopsied <-> not biopsied).
     """
     import copy
 
     from .coding import assign_codes
     from .confidence import assess
-    from .facts import LevelFacts
+    from .facts import BiopsyLevel, LevelFacts
 
     facts = result.facts
-    out = []
-    variants = []
+    variants: list[dict] = []
     if facts.procedures:
-        variants.append(dict(procedures=[]))
+        variants.append({"procedures": []})
     treated = {p.level for p in facts.procedures}
     for level in sorted(set(view.p_level) | treated, key=LEVEL_ORDER.index):
         if level in treated:
-            variants.append(dict(procedures=[p for p in facts.procedures if p.level != level]))
+            variants.append({"procedures": [p for p in facts.procedures if p.level != level]})
         else:
+            first = facts.procedures[0].technique if facts.procedures else "vertebroplasty"
             technique = "sacroplasty" if level == "sacrum" else (
-                facts.procedures[0].technique if facts.procedures and facts.procedures[0].technique
-                != "sacroplasty" else "vertebroplasty")
+                first if first != "sacroplasty" else "vertebroplasty")
             added = LevelFacts(level=level, technique=technique, cement="pmma")
-            variants.append(dict(procedures=list(facts.procedures) + [added]))
+            variants.append({"procedures": list(facts.procedures) + [added]})
     for p in facts.procedures:
         if p.technique in ("vertebroplasty", "augmentation"):
             other = "augmentation" if p.technique == "vertebroplasty" else "vertebroplasty"
@@ -598,42 +725,82 @@ def simulated_error_confidences(result, view: ModelView, meta: dict, text: str) 
             for q in swapped:
                 if q.level == p.level:
                     q.technique = other
-            variants.append(dict(procedures=swapped))
+            variants.append({"procedures": swapped})
+    biopsy_only = {b.level for b in facts.biopsy_only}
+    for level in sorted(set(view.p_biopsy) - treated, key=LEVEL_ORDER.index):
+        if level in biopsy_only:
+            variants.append({"biopsy_only": [b for b in facts.biopsy_only if b.level != level]})
+        else:
+            variants.append({"biopsy_only": list(facts.biopsy_only) + [BiopsyLevel(level=level)]})
+    out = []
     for change in variants:
         wrong = copy.copy(facts)
         for k, v in change.items():
             setattr(wrong, k, v)
         wrong.not_treated = [n for n in facts.not_treated if n.level not in {p.level for p in wrong.procedures}]
-        coding = assign_codes(wrong, "current")
-        out.append(assess(wrong, coding, text, view, meta).confidence)
+        a = assess(wrong, assign_codes(wrong, "current"), text, view, meta)
+        out.append((a.confidence, bool(a.forced or a.disagreements)))
     return out
 
 
-def choose_threshold(correct: list[tuple[float, bool]], wrong_real: list[float],
-                     simulated: list[float]) -> tuple[float, dict]:
-    """Review threshold on the train split (out-of-fold): every real rule error there must fall below it;
-    among the rest, the threshold maximises Youden's J = (share of simulated one-decision rule errors
-    sent to review) - (share of right, not otherwise flagged notes sent to review). Ties: the higher."""
-    free = [c for c, forced in correct if not forced]
-    candidates = sorted(set([round(c + 1e-3, 3) for c in free + simulated + wrong_real] + [0.5]))
-    floor = max([c + 1e-3 for c in wrong_real], default=0.0)
+COMBINATION_GRID = {"prior_accuracy": (0.9, 0.95, 0.98), "model_weight": (0.5, 0.75, 1.0, 1.5)}
+
+
+def _threshold_for(notes: list[GoldNote], results, views: list[ModelView], meta: dict):
+    """Out-of-fold confidences of the train notes and of their simulated errors -> threshold."""
+    from .confidence import assess
+
+    rows, simulated = [], []
+    for n, r, v in zip(notes, results, views):
+        if r.error:
+            continue
+        a = assess(r.facts, r.coding, n.text, v, meta)
+        row = {"confidence": a.confidence, "forced": bool(a.forced), "disagree": bool(a.disagreements),
+               "right": _codes_right(r, n.gold)}
+        rows.append(row)
+        if row["right"] and not row["forced"]:
+            simulated += simulated_errors(r, v, meta, n.text)
+    t, info = choose_threshold(rows, simulated)
+    info["threshold"] = t
+    return t, info, rows
+
+
+def choose_threshold(rows: list[dict], simulated: list[tuple[float, bool]]) -> tuple[float, dict]:
+    """Review threshold on the train split (out-of-fold).
+
+    rows: the train notes as the rules coded them ({confidence, forced, disagree, right}); simulated:
+    (confidence, sent to review anyway) of one-decision rule errors made on the right notes.
+    Every real rule error that nothing else sends to review must fall below the threshold; among the
+    thresholds left, Youden's J = (share of simulated errors sent to review) - (share of right notes
+    without a forcing rule concern sent to review) is maximised. Ties: the higher threshold.
+    """
+    free = [r for r in rows if r["right"] and not r["forced"]]
+    wrong = [r["confidence"] for r in rows if not r["right"] and not r["forced"] and not r["disagree"]]
+    floor = max([c + 1e-3 for c in wrong], default=0.0)
+    values = [r["confidence"] for r in free] + [c for c, _ in simulated] + wrong
+    candidates = sorted({round(c + 1e-3, 3) for c in values} | {0.5})
+
+    def rates(t: float) -> tuple[float, float]:
+        caught = sum(always or c < t for c, always in simulated) / max(1, len(simulated))
+        lost = sum(r["disagree"] or r["confidence"] < t for r in free) / max(1, len(free))
+        return caught, lost
+
     best, best_j = None, -2.0
     for t in candidates:
-        if t <= floor:
+        if t <= floor or t > 0.99:
             continue
-        caught = sum(c < t for c in simulated) / max(1, len(simulated))
-        lost = sum(c < t for c in free) / max(1, len(free))
-        j = caught - lost
-        if j >= best_j - 1e-12:
-            best, best_j = t, j
+        caught, lost = rates(t)
+        if caught - lost >= best_j - 1e-12:
+            best, best_j = t, caught - lost
     t = float(best if best is not None else 0.99)
+    caught, lost = rates(t)
     info = {
-        "youden_j": round(best_j, 3),
+        "youden_j": round(caught - lost, 3),
         "simulated_errors": len(simulated),
-        "simulated_caught": round(sum(c < t for c in simulated) / max(1, len(simulated)), 3),
+        "simulated_caught": round(caught, 3),
         "right_notes_free": len(free),
-        "right_free_sent_to_review": round(sum(c < t for c in free) / max(1, len(free)), 3),
-        "real_rule_errors": len(wrong_real),
+        "right_free_sent_to_review": round(lost, 3),
+        "real_rule_errors": sum(not r["right"] for r in rows),
     }
     return round(t, 3), info
 
@@ -645,8 +812,6 @@ def _canonical_skops(path: Path) -> None:
     current time; both are renumbered in order of appearance and the time is fixed. The content and
     the structure are unchanged (the result is loaded and checked by the caller).
     """
-    import zipfile
-
     with zipfile.ZipFile(path) as z:
         schema = json.loads(z.read("schema.json"))
         blobs = {name: z.read(name) for name in z.namelist() if name != "schema.json"}
@@ -710,12 +875,14 @@ def versions() -> dict[str, str]:
             "numpy": numpy.__version__, "scipy": scipy.__version__, "spinecode": __version__}
 
 
-def train(train_dir: Path, out_dir: Path, test_dir: Optional[Path] = None, seed: int = 0,
-          write_card: bool = True, evaluate_rules: bool = True, say=lambda msg: None) -> dict:
+def train(train_dir: Path, out_dir: Path, test_dir: Path | None = None, seed: int = 0,
+          write_card: bool = True, evaluate_rules: bool = True, grid: dict | None = None,
+          say=lambda msg: None) -> dict:
     """Train the three heads on `train_dir`, choose the review threshold out-of-fold, write the model.
 
     Deterministic: fixed folds and seeds, sorted inputs; the model file is byte-for-byte reproducible.
-    `evaluate_rules=False` skips running the rule extractor (threshold = DEFAULT_THRESHOLD): for tests.
+    `evaluate_rules=False` skips running the rule extractor (threshold = DEFAULT_THRESHOLD) and `grid`
+    replaces GRID (head -> list of {"C": ...}): both for fast tests.
     """
     import datetime
 
@@ -731,7 +898,7 @@ def train(train_dir: Path, out_dir: Path, test_dir: Optional[Path] = None, seed:
     cv_scores: dict[str, list] = {}
     for head in HEADS:
         best = None
-        for params in GRID[head]:
+        for params in (grid or GRID)[head]:
             probs, classes = _oof(head, data[head], fold, params, seed)
             ll = _log_loss(probs, classes, data[head].labels)
             cv_scores.setdefault(head, []).append({**params, "log_loss": round(ll, 4)})
@@ -740,11 +907,12 @@ def train(train_dir: Path, out_dir: Path, test_dir: Optional[Path] = None, seed:
         assert best is not None
         chosen[head] = best[1]
         oof[head] = (best[2], best[3])
-        say(f"  {head}: C={best[1]['C']} k={best[1]['k']} out-of-fold log-loss {best[0]:.3f}")
+        say(f"  {head}: C={best[1]['C']} out-of-fold log-loss {best[0]:.3f}")
     views = views_from_probs(len(notes), data, oof)
     base = {
         "performed": sum(data["performed"].labels) / len(notes),
         "level": sum(data["level"].labels) / max(1, len(data["level"].labels)),
+        "biopsy": sum(data["biopsy"].labels) / max(1, len(data["biopsy"].labels)),
         "technique": {c: data["technique"].labels.count(c) / max(1, len(data["technique"].labels))
                       for c in sorted(set(data["technique"].labels))},
     }
@@ -753,34 +921,34 @@ def train(train_dir: Path, out_dir: Path, test_dir: Optional[Path] = None, seed:
     threshold_info: dict[str, Any] = {}
     train_rows: list[dict] = []
     if evaluate_rules:
-        from .confidence import assess
-
         results = _rule_outputs(notes)
-        correct, wrong_real, simulated = [], [], []
-        for n, r, v in zip(notes, results, views):
-            if r.error:
-                continue
-            a = assess(r.facts, r.coding, n.text, v, meta)
-            right = _codes_right(r, n.gold)
-            train_rows.append({"confidence": a.confidence, "forced": bool(a.forced), "right": right})
-            if right:
-                correct.append((a.confidence, bool(a.forced)))
-                if not a.forced:
-                    simulated += simulated_error_confidences(r, v, meta, n.text)
-            elif not a.forced:
-                wrong_real.append(a.confidence)
-        threshold, threshold_info = choose_threshold(correct, wrong_real, simulated)
-        say(f"  review threshold {threshold} (out-of-fold on train: {threshold_info})")
+        best_combo = None
+        for prior in COMBINATION_GRID["prior_accuracy"]:
+            for weight in COMBINATION_GRID["model_weight"]:
+                trial = dict(meta, prior_accuracy=prior, model_weight=weight)
+                t, info, rows = _threshold_for(notes, results, views, trial)
+                info = {"prior_accuracy": prior, "model_weight": weight, **info}
+                threshold_info.setdefault("grid", []).append(
+                    {k: info[k] for k in ("prior_accuracy", "model_weight", "youden_j", "threshold")})
+                if best_combo is None or info["youden_j"] > best_combo[1]["youden_j"] + 1e-9:
+                    best_combo = (t, info, rows, prior, weight)
+        assert best_combo is not None
+        threshold, chosen_info, train_rows, prior, weight = best_combo
+        meta.update(prior_accuracy=prior, model_weight=weight)
+        threshold_info.update(chosen_info)
+        say(f"  combination: prior {prior}, model weight {weight}, review threshold {threshold} "
+            f"(out-of-fold on train: {chosen_info})")
     else:
-        from .confidence import DEFAULT_THRESHOLD
+        from .confidence import DEFAULT_THRESHOLD, PRIOR_ACCURACY
 
         threshold = DEFAULT_THRESHOLD
+        meta.update(prior_accuracy=PRIOR_ACCURACY, model_weight=1.0)
     meta["review_threshold"] = threshold
 
     estimators = {}
     for head in HEADS:
         d = data[head]
-        est = make_head(head, chosen[head]["C"], _k(chosen[head]["k"], d, list(range(len(d.docs)))), seed)
+        est = make_head(chosen[head]["C"], seed)
         estimators[head] = est.fit(d.docs, d.labels)
 
     meta.update({
@@ -809,9 +977,8 @@ def train(train_dir: Path, out_dir: Path, test_dir: Optional[Path] = None, seed:
 
 
 def save_meta_after_check(path: Path, meta: dict) -> None:
-    import skops.io as sio
 
-    untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+    untrusted = audit_types(path)
     if untrusted:  # a new scikit-learn may add types: fail at training, not at the first extraction
         path.unlink()
         raise UntrustedModelError(f"the trained model holds types outside TRUSTED_TYPES: {untrusted}")
@@ -830,7 +997,7 @@ def _split_metrics(data: dict[str, HeadData], probs: dict, rows: list[dict], thr
                      "log_loss": round(_log_loss(p, classes, labels), 3),
                      "reliability": reliability(_head_pairs(data[head], p, classes))}
     if rows:
-        auto = [r for r in rows if not r["forced"] and r["confidence"] >= threshold]
+        auto = [r for r in rows if not r["forced"] and not r["disagree"] and r["confidence"] >= threshold]
         out["notes"] = len(rows)
         out["codes_right"] = sum(r["right"] for r in rows)
         out["automated"] = len(auto)
@@ -853,14 +1020,160 @@ def evaluate_split(model: ConfidenceModel, notes: list[GoldNote], run_rules: boo
 
         for n, r in zip(notes, _rule_outputs(notes)):
             if r.error:
-                rows.append({"confidence": 0.0, "forced": True, "right": False})
+                rows.append({"confidence": 0.0, "forced": True, "disagree": False, "right": False})
                 continue
             a = assess(r.facts, r.coding, n.text, model.view(n.text), model.meta)
-            rows.append({"confidence": a.confidence, "forced": bool(a.forced), "right": _codes_right(r, n.gold)})
+            rows.append({"confidence": a.confidence, "forced": bool(a.forced), "disagree": bool(a.disagreements),
+                         "right": _codes_right(r, n.gold)})
     out = _split_metrics(data, probs, rows, model.threshold)
     out["level_finder_missed"] = missed
     return out
 
 
+def _table(rows: list[dict], columns: list[str]) -> list[str]:
+    if not rows:
+        return ["(no rows)"]
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    out += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return out
+
+
 def model_card(meta: dict, summary: dict, n_train: int, data: dict, test_dir) -> str:
-    return json.dumps(summary, indent=1)
+    """MODEL_CARD.md: data, features, versions, date, metrics on the test split, reliability tables."""
+    tr, te = summary["train"], summary.get("test")
+    counts = {h: len(data[h].labels) for h in HEADS}
+    tech = {c: data["technique"].labels.count(c) for c in sorted(set(data["technique"].labels))}
+    sel = summary["threshold_selection"]
+    lines = [
+        "# Model card: spinecode confidence model",
+        "",
+        "Generated by `spinecode train` (extractor/model.py); do not edit by hand, retrain instead.",
+        "",
+        "## What it is for",
+        "",
+        "A second opinion for `confidence` and `review` (extractor/confidence.py). It reads the note text",
+        "on its own (it never sees the rule extractor's facts) and answers four questions the codes rest on.",
+        "The extractor compares the answers with the rules' facts: `review=false` needs no serious rule",
+        "concern, no model disagreement AND a combined confidence at or above the review threshold.",
+        "It does not produce codes.",
+        "",
+        "| head | rows | question |",
+        "|---|---|---|",
+        f"| performed | {counts['performed']} notes | was any body (or the sacrum) treated in this session? |",
+        f"| level | {counts['level']} levels | is this level, named in the note, treated in this session? |",
+        f"| technique | {counts['technique']} treated levels | vertebroplasty, augmentation or sacroplasty? |",
+        f"| biopsy | {counts['biopsy']} levels | was this level biopsied in this session? |",
+        "",
+        "## Data",
+        "",
+        f"- Training: the train split only ({n_train} gold notes, `corpora/train`): {sum(data['performed'].labels)}"
+        f" with a treatment, {n_train - sum(data['performed'].labels)} without; treated levels by technique: "
+        + ", ".join(f"{k} {v}" for k, v in tech.items()) + f"; {sum(data['biopsy'].labels)} biopsied levels.",
+        (f"- Levels the model's level finder missed among the gold-treated levels of train: "
+        f"{summary['level_finder_missed_train']}."),
+        (f"- Test metrics below: `{Path(test_dir).as_posix() if test_dir else 'none'}` (never used for training or"
+        " for any choice). The shared devset is never used here."),
+        "- No note text is stored in the model card, the sidecar or the logs.",
+        "",
+        "## Features",
+        "",
+        "Text only, after the extractor's one-for-one normalisation, lower-cased:",
+        "- a level finder (T12, T-12, 'tea twelve', 'twelfth thoracic', T11-L1 ranges, sacrum, dens);",
+        "- for each level: the 4 words on each side, the section heading and its class (procedure, history,",
+        "  plan, impression, addendum), cue classes in its sentence and within 8 words before/after (cavity,",
+        "  direct injection, cement, injection, access, abort, plan, history, visit, finding, biopsy, ...,",
+        "  each marked when a negation is near), position, range/list, number of mentions and of levels;",
+        "- for the note: every cue word as class, class+stem and class-within-section tokens.",
+        "TF-IDF over these tokens (min_df=2) then logistic regression (lbfgs), one per head.",
+        "",
+        "## Training",
+        "",
+        f"- Folds: 5, stratified by the note's technique class, seed {meta.get('seed')}; rows follow their note.",
+        "- Hyper-parameter C per head: the best out-of-fold log-loss on train.",
+        "",
+    ]
+    lines += _table([{"head": h, **meta["hyperparameters"][h],
+                      "cv log-loss": min(r["log_loss"] for r in summary["cv_log_loss"][h])} for h in HEADS],
+                     ["head", "C", "cv log-loss"])
+    lines += [
+        "",
+        "## Combination and review threshold",
+        "",
+        "Each decision the codes rest on is one factor: a prior belief that the rules are right, lowered by",
+        "rule signals on that decision (an aborted level, a level named only in a range), times the model's",
+        "likelihood ratio (its probability for the rules' answer against the train base rate, raised to the",
+        "model weight). confidence = product of the factors x (1 - weight) of note-level concerns (advisories",
+        "such as out-of-scope procedures or more than 3 levels, side or filler not stated). Concerns that",
+        "question the codes (conflicting mentions of a level, needles without filler, an unknown code-mapper",
+        "review reason, sacroplasty approach not stated, ...) force review whatever the confidence, and so",
+        "does a disagreement: the model prefers another answer and its evidence cuts the rules' odds at least",
+        "four-fold (reported in `warnings`).",
+        "",
+        "The prior, the model weight and the threshold are chosen on train, out-of-fold: every real rule error",
+        "on train must fall below the threshold; then Youden's J between the simulated one-decision rule",
+        "errors sent to review and the right notes without a forcing rule concern sent to review is maximised.",
+        "",
+        (f"- chosen: prior {meta.get('prior_accuracy')}, model weight {meta.get('model_weight')}, "
+        f"review threshold **{meta['review_threshold']}**"),
+        (f"- out-of-fold on train: {sel.get('simulated_caught')} of {sel.get('simulated_errors')} simulated errors "
+        f"sent to review; {sel.get('right_free_sent_to_review')} of {sel.get('right_notes_free')} right, unflagged "
+        f"notes sent to review; real rule errors on train: {sel.get('real_rule_errors')}"),
+        "",
+    ]
+    lines += _table(sel.get("grid", []), ["prior_accuracy", "model_weight", "youden_j", "threshold"])
+    lines += ["", "## Metrics", ""]
+    rows = [{"split": "train (out-of-fold)", "head": h, "accuracy": tr[h]["accuracy"], "log-loss": tr[h]["log_loss"]}
+            for h in HEADS]
+    if te:
+        rows += [{"split": "test", "head": h, "accuracy": te[h]["accuracy"], "log-loss": te[h]["log_loss"]}
+                 for h in HEADS]
+    lines += _table(rows, ["split", "head", "accuracy", "log-loss"])
+    lines.append("")
+    for name, m in (("train (out-of-fold)", tr), ("test", te)):
+        if m and "notes" in m:
+            lines.append(f"- {name}: codes exactly right {m['codes_right']}/{m['notes']}; automation rate "
+                         f"(review=false) {m['automated']}/{m['notes']} ({m['automated'] / m['notes']:.1%}); exact "
+                         f"among them {m['automated_right']}/{m['automated']}")
+    lines += ["", "These depend on the rule extractor at training time; `spinecode evaluate` gives the current ones.",
+              "", "## Reliability (calibration)", "",
+              "Predicted probability (one-vs-rest over every row and class) against the observed frequency.", ""]
+    for name, m in (("train, out-of-fold", tr), ("test", te)):
+        if not m:
+            continue
+        for h in HEADS:
+            lines += [f"### {h} head, {name}", ""]
+            lines += _table(m[h]["reliability"], ["bin", "n", "mean_predicted", "observed"])
+            lines.append("")
+        if m.get("confidence_reliability"):
+            lines += [f"### confidence vs codes exactly right, {name}", ""]
+            lines += _table(m["confidence_reliability"], ["bin", "n", "mean_predicted", "observed"])
+            lines.append("")
+    lines += [
+        "`confidence` is a ranking score for routing, built from calibrated parts; it is not itself a",
+        "calibrated probability of exactness (the train split has no rule errors to fit one on).",
+        "",
+        "## Versions and provenance",
+        "",
+        f"- trained on {meta.get('trained_on')}, seed {meta.get('seed')}, feature version {meta.get('feature_version')}",
+        "- " + ", ".join(f"{k} {v}" for k, v in sorted(meta.get("versions", {}).items())),
+        f"- model file `{MODEL_FILE}`, SHA-256 `{meta.get('sha256')}` (also in `{META_FILE}`, checked before loading)",
+        "",
+        "## Safety",
+        "",
+        "- Written with skops; loaded with `skops.io.load(trusted=TRUSTED_TYPES)` after `get_untrusted_types`",
+        "  finds nothing outside that explicit list. Never pickle/joblib.",
+        f"- The SHA-256 in `{META_FILE}` is compared with the file before anything is read: a modified file is",
+        "  refused (`ModelIntegrityError`), so are unexpected types (`UntrustedModelError`).",
+        "- Without the model (absent or refused) the extractor still works, with a warning on every record,",
+        "  a rule-only confidence and review=true.",
+        "",
+        "## Limitations",
+        "",
+        "- ~60 training notes: the heads are weak on rare situations (aborted levels, cancelled sessions,",
+        "  addendum corrections); there they disagree with right rule answers and send the note to review.",
+        "- The model checks the decisions that change codes (treated levels, technique, biopsy-only levels,",
+        "  anything performed), not the other fields (approach, side, cement, volume).",
+        "- The threshold depends on the rule extractor's output on train; retrain after large rule changes.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -115,12 +115,35 @@ class Writer:
         """The batch stops early: keep what is safe to keep, release the file."""
 
 
+def _lock(fh, path: str) -> None:
+    """An exclusive advisory lock on OUT: two batches appending to one file would interleave records."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: no lock
+        return
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise OutputError(f"{path} is being written by another spinecode batch; not touching it") from None
+    except OSError:  # pragma: no cover - a file system without locks
+        pass
+
+
 class JsonlWriter(Writer):
+    """Appends to OUT (locked against a second batch); append=False empties it first, once locked."""
+
     def __init__(self, path: str, append: bool = False):
         self.path = path
         self._stdout = path == "-"
         try:
-            self._fh = sys.stdout.buffer if self._stdout else open(path, "ab" if append else "wb")  # noqa: SIM115
+            if self._stdout:
+                self._fh = sys.stdout.buffer
+            else:
+                self._fh = open(path, "ab")  # noqa: SIM115 - held open for the whole batch
+                _lock(self._fh, path)
+                if not append:
+                    self._fh.truncate(0)
         except OSError as exc:
             raise OutputError(f"cannot open {path} for writing ({exc.strerror})") from None
         self._last_sync = time.monotonic()

@@ -1,4 +1,6 @@
 """spaCy components of spinecode, registered with @Language.factory on import."""
 
-from . import sentences  # noqa: F401
-from . import targets  # noqa: F401,E402
+from . import (
+    sentences,  # noqa: F401
+    targets,  # noqa: F401
+)

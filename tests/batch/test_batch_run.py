@@ -54,8 +54,6 @@ def test_hostile_folder(run, tmp_path):
 
 
 def test_formats_match_extractor_pipe(run, extractor, tmp_path):
-    pq = pytest.importorskip("pyarrow.parquet")
-    pa = pytest.importorskip("pyarrow")
     notes = note_set(12)
     expected = reference_records(extractor, notes)
     rows = [{"note_id": i, "text": t} for i, t in notes]
@@ -69,24 +67,32 @@ def test_formats_match_extractor_pipe(run, extractor, tmp_path):
     assert [r[0] for r in table[1:]] == [i for i, _ in notes]
     assert [r[3] for r in table[1:]] == [";".join(f"{c['code']}x{c['units']}" for c in e["codes"]) for e in expected]
 
-    # CSV in, Parquet out
+    # CSV in, JSONL out
     with open(tmp_path / "in.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=["note_id", "text"])
         w.writeheader()
         w.writerows(rows)
-    assert run(tmp_path / "in.csv", tmp_path / "o.parquet")[0] == EXIT_OK
-    got = [json.loads(r) for r in pq.read_table(tmp_path / "o.parquet").column("result").to_pylist()]
-    assert got == expected
-
-    # Parquet in, JSONL out
-    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in.parquet")
-    assert run(tmp_path / "in.parquet", tmp_path / "o.jsonl")[0] == EXIT_OK
+    assert run(tmp_path / "in.csv", tmp_path / "o.jsonl")[0] == EXIT_OK
     assert read_jsonl(tmp_path / "o.jsonl") == expected
 
     # a folder in, JSONL out (ids are the file names)
     write_folder(tmp_path / "dir", notes)
     assert run(tmp_path / "dir", tmp_path / "o2.jsonl")[0] == EXIT_OK
     assert read_jsonl(tmp_path / "o2.jsonl") == expected
+
+
+def test_parquet_in_and_out(run, extractor, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    notes = note_set(12)
+    expected = reference_records(extractor, notes)
+    pq.write_table(pa.Table.from_pylist([{"note_id": i, "text": t} for i, t in notes]), tmp_path / "in.parquet")
+    assert run(tmp_path / "in.parquet", tmp_path / "o.jsonl")[0] == EXIT_OK
+    assert read_jsonl(tmp_path / "o.jsonl") == expected
+    assert run(tmp_path / "in.parquet", tmp_path / "o.parquet")[0] == EXIT_OK
+    table = pq.read_table(tmp_path / "o.parquet")
+    assert [json.loads(r) for r in table.column("result").to_pylist()] == expected
+    assert table.column("note_id").to_pylist() == [i for i, _ in notes]
 
 
 def test_stdin_and_date_column(run, extractor, tmp_path):
@@ -274,3 +280,20 @@ def test_an_internal_error_never_prints_its_message(run, tmp_path, monkeypatch):
     code, err = run(tmp_path / "dir", tmp_path / "o.jsonl")
     assert code == EXIT_USAGE and "internal error: ValueError at test_batch_run.py:" in err
     assert CANARY not in err and "could not handle" not in err
+
+
+def test_a_second_batch_on_the_same_output_is_refused(run, tmp_path):
+    from extractor.writers import JsonlWriter
+
+    write_folder(tmp_path / "dir", note_set(3))
+    out = tmp_path / "o.jsonl"
+    first = JsonlWriter(str(out))  # another batch holds OUT
+    first.write({"note_id": "x"})
+    try:
+        code, err = run(tmp_path / "dir", out, resume=True)
+        assert code == EXIT_USAGE and "another spinecode batch" in err
+        code, err = run(tmp_path / "dir", out)  # without --resume it must not empty the file either
+        assert code == EXIT_USAGE
+    finally:
+        first.close()
+    assert read_jsonl(out) == [{"note_id": "x"}]

@@ -78,3 +78,26 @@ def test_a_worker_that_cannot_build_the_pipeline_stops_the_batch():
             list(engine.run(chunks(notes(["a", "b"]))))
     finally:
         engine.close()
+
+
+def test_interrupt_with_workers_stops_them_at_once(run, tmp_path, monkeypatch):
+    import time
+
+    from extractor import batch as batch_module
+
+    write_folder(tmp_path / "in", note_set(400))
+    real_merge = batch_module.merge_records
+    calls = {"n": 0}
+
+    def merge(notes, results):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_merge(notes, results)
+
+    monkeypatch.setattr(batch_module, "merge_records", merge)
+    start = time.monotonic()
+    code, err = run(tmp_path / "in", tmp_path / "o.jsonl", workers=2)
+    assert code == 130 and "--resume" in err
+    assert (tmp_path / "o.jsonl").read_bytes().count(b"\n") == batch_module.CHUNK_SIZE
+    assert time.monotonic() - start < 60

@@ -1,0 +1,31 @@
+"""Fixtures for the confidence model tests (helpers live in model_helpers.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from model_helpers import FAST_GRID, write_corpus
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("corpus") / "train")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, tiny_corpus) -> Path:
+    from extractor.model import train
+
+    out = tmp_path_factory.mktemp("model")
+    train(tiny_corpus, out, evaluate_rules=False, grid=FAST_GRID)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_cache():
+    from extractor.model import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()
