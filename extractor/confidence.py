@@ -43,11 +43,11 @@ DEFAULT_THRESHOLD = 0.8  # used only when the model's sidecar carries no thresho
 
 # coding warnings that do not question the codes given (the coder adds or documents something):
 # (pattern, weight). A coding review flag whose warnings are all listed here does not force review.
+# Out-of-scope procedures (ablation, fusion, sedation) and a CT-guided biopsy-only body are not here:
+# the rule book (coding-rules.md part 0) sends them to a coder, who adds codes spinecode does not assign.
 ADVISORY_CODING = (
-    (re.compile(r"^out of scope, not coded: "), 0.02),
     (re.compile(r"bodies treated in one session \(more than \d+\)"), 0.03),
     (re.compile(r"^unlisted code \w+ for "), 0.03),
-    (re.compile(r"^CT guided only the biopsy of .*: a coder may add"), 0.03),
 )
 # coding warnings that are information only (never set the coding review flag)
 INFO_CODING = (

@@ -553,7 +553,7 @@ class HeadData:
 
 
 def head_data(notes: list[GoldNote]) -> tuple[dict[str, HeadData], int]:
-    """Rows of the three heads, and the number of gold-treated levels the level finder missed."""
+    """Rows of the four heads, and the number of gold-treated levels the level finder missed."""
     data = {h: HeadData() for h in HEADS}
     missed = 0
     for i, n in enumerate(notes):
@@ -878,7 +878,7 @@ def versions() -> dict[str, str]:
 def train(train_dir: Path, out_dir: Path, test_dir: Path | None = None, seed: int = 0,
           write_card: bool = True, evaluate_rules: bool = True, grid: dict | None = None,
           say=lambda msg: None) -> dict:
-    """Train the three heads on `train_dir`, choose the review threshold out-of-fold, write the model.
+    """Train the four heads on `train_dir`, choose the review threshold out-of-fold, write the model.
 
     Deterministic: fixed folds and seeds, sorted inputs; the model file is byte-for-byte reproducible.
     `evaluate_rules=False` skips running the rule extractor (threshold = DEFAULT_THRESHOLD) and `grid`
@@ -1014,7 +1014,7 @@ def evaluate_split(model: ConfidenceModel, notes: list[GoldNote], run_rules: boo
         est = model.estimators[head]
         probs[head] = (est.predict_proba(data[head].docs), [x.item() if hasattr(x, "item") else x
                                                               for x in est.classes_])
-    rows = []
+    rows, simulated = [], []
     if run_rules:
         from .confidence import assess
 
@@ -1022,10 +1022,17 @@ def evaluate_split(model: ConfidenceModel, notes: list[GoldNote], run_rules: boo
             if r.error:
                 rows.append({"confidence": 0.0, "forced": True, "disagree": False, "right": False})
                 continue
-            a = assess(r.facts, r.coding, n.text, model.view(n.text), model.meta)
+            view = model.view(n.text)
+            a = assess(r.facts, r.coding, n.text, view, model.meta)
             rows.append({"confidence": a.confidence, "forced": bool(a.forced), "disagree": bool(a.disagreements),
                          "right": _codes_right(r, n.gold)})
+            if rows[-1]["right"] and not a.forced:
+                simulated += simulated_errors(r, view, model.meta, n.text)
     out = _split_metrics(data, probs, rows, model.threshold)
+    if simulated:
+        out["simulated_errors"] = len(simulated)
+        out["simulated_caught"] = round(
+            sum(always or c < model.threshold for c, always in simulated) / len(simulated), 3)
     out["level_finder_missed"] = missed
     return out
 
@@ -1134,6 +1141,10 @@ def model_card(meta: dict, summary: dict, n_train: int, data: dict, test_dir) ->
             lines.append(f"- {name}: codes exactly right {m['codes_right']}/{m['notes']}; automation rate "
                          f"(review=false) {m['automated']}/{m['notes']} ({m['automated'] / m['notes']:.1%}); exact "
                          f"among them {m['automated_right']}/{m['automated']}")
+    if te and te.get("simulated_errors"):
+        lines.append(f"- test, one-decision rule errors injected into the right notes (a treated level dropped or "
+                     f"added, a technique swapped, a biopsy-only level added or dropped, nothing performed): "
+                     f"{te['simulated_caught']:.1%} of {te['simulated_errors']} sent to review")
     lines += ["", "These depend on the rule extractor at training time; `spinecode evaluate` gives the current ones.",
               "", "## Reliability (calibration)", "",
               "Predicted probability (one-vs-rest over every row and class) against the observed frequency.", ""]
