@@ -228,8 +228,9 @@ def time_modes(modes: dict[str, Mode], items, stock_items, rounds: int, words: d
                     "words_per_s": words[id(batch)] / dt,
                     "cpu_ms_per_note": 1e3 * cpu / len(batch),
                     "rss_before_mb": before,
-                    "peak_rss_self_mb": self_peak,
-                    "peak_rss_children_mb": child_peak,
+                    # high-water marks after this mode's first round (they never go down afterwards)
+                    "peak_rss_self_mb": best["peak_rss_self_mb"] if best else self_peak,
+                    "peak_rss_children_mb": best["peak_rss_children_mb"] if best else child_peak,
                 }
             if name.startswith("spinecode"):
                 outputs[name] = out
@@ -263,7 +264,7 @@ def print_table(results: dict, builds: dict[str, float]) -> dict:
             rss += f" +{r['peak_rss_children_mb']:.0f}/w"
         print(f"{LABELS[name]:<32} {r['notes']:>6} {r['notes_per_s']:>9.1f} {fmt_int(r['words_per_s']):>10} "
               f"{vs_stock:>8} {vs_tok:>11} {r['cpu_ms_per_note']:>11.2f} {rss:>12} {builds.get(name, 0):>8.2f}")
-    print("(peak RSS: this process's high-water mark after the mode ran, so it only grows down the table; "
+    print("(peak RSS: this process's high-water mark after the mode's first round, so it only grows down the table; "
           "'+N/w' = the largest worker's peak. CPU ms/note: user+system CPU of this process and its workers per "
           "note, lowest over the rounds; other load on the machine moves it much less than notes/s)")
 

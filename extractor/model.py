@@ -41,6 +41,10 @@ from .facts import LEVEL_ORDER
 FEATURE_VERSION = 1
 MODEL_FILE = "confidence.skops"
 META_FILE = "confidence.json"
+# The same linear heads as plain JSON numbers, for inference without importing scikit-learn and skops
+# (≈ 5 s of imports per process). Written at training from the audited skops model; its SHA-256 is in
+# META_FILE. Plain JSON holds no code, so loading it cannot execute anything.
+RUNTIME_FILE = "confidence.runtime.json"
 MODEL_DIR_ENV = "SPINECODE_MODEL_DIR"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -414,7 +418,6 @@ def save_model(estimators: dict[str, Any], meta: dict, out_dir: Path) -> Path:
 
 def load_model(model_dir: Path | None = None) -> ConfidenceModel:
     """Load and verify the model. Raises FileNotFoundError when absent, ModelError when refused."""
-    import skops.io as sio
 
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
     path, meta_path = model_dir / MODEL_FILE, model_dir / META_FILE
@@ -439,11 +442,17 @@ def load_model(model_dir: Path | None = None) -> ConfidenceModel:
             f"model was trained with feature version {meta.get('feature_version')}, this code uses "
             f"{FEATURE_VERSION}: retrain with `spinecode train`"
         )
+    return ConfidenceModel(_load_skops_checked(path), meta)
+
+
+def _load_skops_checked(path: Path) -> dict[str, Any]:
+    """The estimators of a skops file, after refusing any type outside the explicit allow-list."""
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     untrusted = audit_types(path)
     if untrusted:
         raise UntrustedModelError(f"{path.name} holds types outside the trusted list, refused: {untrusted}")
-    from skops.io.exceptions import UntrustedTypesFoundException
-
     try:
         estimators = sio.load(path, trusted=list(TRUSTED_TYPES))
     except UntrustedTypesFoundException as exc:
@@ -452,7 +461,78 @@ def load_model(model_dir: Path | None = None) -> ConfidenceModel:
         raise ModelIntegrityError(f"{path.name} could not be loaded ({type(exc).__name__})") from None
     if not isinstance(estimators, dict) or set(estimators) != set(HEADS):
         raise ModelError(f"{path.name} does not hold the expected estimators")
-    return ConfidenceModel(estimators, meta)
+    return estimators
+
+
+class LinearHead:
+    """TF-IDF (token_pattern \\S+, sublinear tf, l2) + logistic regression from plain numbers: the
+    same probabilities as the scikit-learn pipeline, with the `predict_proba`/`classes_` it offers."""
+
+    def __init__(self, spec: dict):
+        self.vocabulary: dict[str, int] = spec["vocabulary"]
+        self.idf: list[float] = spec["idf"]
+        self.coef: list[list[float]] = spec["coef"]
+        self.intercept: list[float] = spec["intercept"]
+        self.classes_ = spec["classes"]
+
+    def _vector(self, doc: str) -> dict[int, float]:
+        counts: dict[int, int] = {}
+        for token in _TOKENS.findall(doc):
+            j = self.vocabulary.get(token)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        vec = {j: (1.0 + math.log(n)) * self.idf[j] for j, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values()))
+        return {j: v / norm for j, v in vec.items()} if norm else vec
+
+    def predict_proba(self, docs: list[str]) -> list[list[float]]:
+        out = []
+        for doc in docs:
+            vec = self._vector(doc)
+            scores = [b + sum(row[j] * v for j, v in vec.items()) for row, b in zip(self.coef, self.intercept)]
+            if len(scores) == 1:  # binary: one row of coefficients for the second class
+                p = 1.0 / (1.0 + math.exp(-scores[0]))
+                out.append([1.0 - p, p])
+            else:
+                top = max(scores)
+                exps = [math.exp(x - top) for x in scores]
+                total = sum(exps)
+                out.append([e / total for e in exps])
+        return out
+
+
+_TOKENS = re.compile(r"\S+")
+
+
+def export_runtime(estimators: dict[str, Any]) -> dict:
+    """The heads as plain numbers (see LinearHead)."""
+    out = {}
+    for head, pipe in estimators.items():
+        vec, clf = pipe.named_steps["features"], pipe.named_steps["clf"]
+        out[head] = {
+            "vocabulary": {str(k): int(v) for k, v in vec.vocabulary_.items()},
+            "idf": [float(x) for x in vec.idf_],
+            "coef": [[float(x) for x in row] for row in clf.coef_],
+            "intercept": [float(x) for x in clf.intercept_],
+            "classes": [c.item() if hasattr(c, "item") else c for c in clf.classes_],
+        }
+    return out
+
+
+def load_runtime(model_dir: Path) -> ConfidenceModel:
+    """The model from RUNTIME_FILE when both files match the SHA-256s of the sidecar (no sklearn import)."""
+    meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
+    if meta.get("feature_version") != FEATURE_VERSION:
+        raise ModelError("feature version mismatch")
+    if sha256_of(model_dir / MODEL_FILE) != meta["sha256"]:
+        raise ModelIntegrityError(f"{MODEL_FILE} does not match the SHA-256 recorded in {META_FILE}")
+    runtime = model_dir / meta["runtime_file"]
+    if sha256_of(runtime) != meta["runtime_sha256"]:
+        raise ModelIntegrityError(f"{runtime.name} does not match the SHA-256 recorded in {META_FILE}")
+    specs = json.loads(runtime.read_text(encoding="utf-8"))
+    if set(specs) != set(HEADS):
+        raise ModelError(f"{runtime.name} does not hold the expected heads")
+    return ConfidenceModel({head: LinearHead(specs[head]) for head in HEADS}, meta)
 
 
 def audit_types(path: Path) -> list[str]:
@@ -502,7 +582,10 @@ def get_model() -> tuple[ConfidenceModel | None, str | None]:
     with _LOCK:
         if key not in _CACHE:
             try:
-                _CACHE[key] = (load_model(Path(key)), None)
+                try:
+                    _CACHE[key] = (load_runtime(Path(key)), None)
+                except (OSError, ValueError, KeyError, TypeError, ModelError):
+                    _CACHE[key] = (load_model(Path(key)), None)  # full check of the skops file
             except FileNotFoundError:
                 _CACHE[key] = (None, "confidence model not found; rule-based confidence only")
                 logging.getLogger(__name__).warning("confidence model not found in %s; rule-based confidence "
@@ -983,6 +1066,10 @@ def save_meta_after_check(path: Path, meta: dict) -> None:
         path.unlink()
         raise UntrustedModelError(f"the trained model holds types outside TRUSTED_TYPES: {untrusted}")
     meta = dict(meta, model_file=MODEL_FILE, sha256=sha256_of(path), feature_version=FEATURE_VERSION)
+    estimators = _load_skops_checked(path)
+    runtime = path.parent / RUNTIME_FILE
+    runtime.write_text(json.dumps(export_runtime(estimators), sort_keys=True) + "\n", encoding="utf-8")
+    meta["runtime_file"], meta["runtime_sha256"] = RUNTIME_FILE, sha256_of(runtime)
     (path.parent / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 

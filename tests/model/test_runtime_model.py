@@ -1,0 +1,46 @@
+"""The plain-JSON runtime copy of the model gives the skops model's probabilities and is checked."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from extractor.model import ModelIntegrityError, load_model, load_runtime
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+NOTES = [
+    "PROCEDURE: Bilateral balloon kyphoplasty of L1, 4 mL PMMA. No biopsy.",
+    "Consult: L2 fracture; we will consider vertebroplasty next week.",
+    "T12 and L1 vertebroplasty, left unipedicular at T12; core biopsy of L1 sent to pathology.",
+]
+
+
+@pytest.fixture(scope="module")
+def both():
+    if not (MODELS / "confidence.runtime.json").is_file():
+        pytest.skip("no committed model")
+    return load_model(MODELS), load_runtime(MODELS)
+
+
+def test_runtime_matches_skops_probabilities(both):
+    full, fast = both
+    for text in NOTES:
+        a, b = full.view(text), fast.view(text)
+        assert a.p_performed == pytest.approx(b.p_performed, abs=1e-9)
+        assert a.p_level.keys() == b.p_level.keys()
+        for level in a.p_level:
+            assert a.p_level[level] == pytest.approx(b.p_level[level], abs=1e-9)
+            assert a.p_biopsy[level] == pytest.approx(b.p_biopsy[level], abs=1e-9)
+            for cls, p in a.p_technique[level].items():
+                assert p == pytest.approx(b.p_technique[level][cls], abs=1e-9)
+
+
+def test_tampered_runtime_file_is_refused(tmp_path):
+    if not (MODELS / "confidence.runtime.json").is_file():
+        pytest.skip("no committed model")
+    for name in ("confidence.skops", "confidence.json", "confidence.runtime.json"):
+        shutil.copy(MODELS / name, tmp_path / name)
+    runtime = tmp_path / "confidence.runtime.json"
+    runtime.write_text(runtime.read_text().replace("0.", "0.9", 1))
+    with pytest.raises(ModelIntegrityError):
+        load_runtime(tmp_path)
