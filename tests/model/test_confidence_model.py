@@ -154,8 +154,8 @@ def test_not_a_skops_file_is_refused(tmp_path):
 def test_model_is_loaded_once_per_process(monkeypatch, tiny_model):
     monkeypatch.setenv(M.MODEL_DIR_ENV, str(tiny_model))
     calls = []
-    real = M.load_model
-    monkeypatch.setattr(M, "load_model", lambda d=None: calls.append(d) or real(d))
+    real = M.load_runtime
+    monkeypatch.setattr(M, "load_runtime", lambda d=None: calls.append(d) or real(d))
     facts = _vp_facts()
     for _ in range(3):
         score(facts, assign_codes(facts), VP_TEXT)
