@@ -25,7 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TextIO
 
-from .api import Extractor, error_result
+from .api import Extractor, _chunks, error_result
 from .readers import DEFAULT_GLOB, DEFAULT_MAX_BYTES, InputError, Source, SourceNote, open_source
 from .writers import OutputError, Writer, format_for, open_writer, scan_jsonl
 
@@ -133,17 +133,6 @@ def worker_run(items: list[tuple]) -> list[dict]:
     if _WORKER is None:
         raise WorkerInitError(f"a worker could not build the pipeline ({_WORKER_PROBLEM})")
     return extract_items(_WORKER, items)
-
-
-def _chunks(notes: Iterable[SourceNote], size: int) -> Iterator[list[SourceNote]]:
-    chunk: list[SourceNote] = []
-    for note in notes:
-        chunk.append(note)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class LocalEngine:
