@@ -23,6 +23,7 @@ Note text is never printed (PyRuSH's loguru logger, which logs it, is disabled).
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -503,16 +504,19 @@ def stage_breakdown(items, nlp=None, quiet: bool = False) -> dict | None:
 # ----------------------------------------------------------------------------------------------- what-if
 
 
-def what_if(items, repeats: int = 2) -> list[dict]:
+def what_if(items, repeats: int = 3) -> list[dict]:
     """Measure candidate optimisations by monkeypatching medspaCy / spinecode *in this process only*.
 
     Nothing on disk changes. Each step is cumulative and its records are compared with the unpatched
-    pipeline's on the same notes ("identical" = every JSON record equal). A step whose patch no longer
-    applies (the code it targets changed) is reported and skipped. These are estimates for the owners of
-    extractor/ and patterns/, not a supported configuration.
+    pipeline's on the same notes ("identical" = every JSON record equal). A step that the code already
+    does, or whose patch no longer applies (the code it targets changed), is reported and skipped. The
+    regex steps work on the compiled patterns the matchers hold (`RegexMatcher._patterns`), so they apply
+    to medspaCy's RegexMatcher and to any subclass spinecode installs. These are estimates for the owners
+    of extractor/ and patterns/, not a supported configuration.
     """
     import inspect
     import re
+    import tempfile
     import textwrap
 
     import numpy as np
@@ -520,15 +524,16 @@ def what_if(items, repeats: int = 2) -> list[dict]:
     from extractor.pipeline import get_pipeline
 
     get_pipeline()  # imports medspaCy the way spinecode does (without QuickUMLS) before we reach into it
+    from medspacy.common import medspacy_matcher as mm
     from medspacy.common import regex_matcher as rx
     from medspacy.common.util import get_token_for_char
     from medspacy.target_matcher import target_matcher as tm
     from spacy.attrs import SENT_START
     from spacy.tokens import Span
 
+    from extractor import pipeline as pipeline_mod
     from extractor.api import Extractor
     from extractor.components import sentences as sentences_mod
-    from extractor.pipeline import build_pipeline
 
     def records(nlp) -> list[str]:
         ex = Extractor()
@@ -537,46 +542,181 @@ def what_if(items, repeats: int = 2) -> list[dict]:
             warnings.simplefilter("ignore")
             return [json.dumps(r.to_dict(), ensure_ascii=False) for r in ex.pipe(items)]
 
-    def text_once(self, doc):  # RegexMatcher.__call__, but doc.text built once instead of once per rule
+    def regex_matchers(nlp) -> dict[str, object]:
+        """component name -> the RegexMatcher inside it (found by walking attributes a few levels deep)."""
+        found: dict[str, object] = {}
+
+        def walk(obj, name: str, depth: int) -> None:
+            if isinstance(getattr(obj, "_patterns", None), dict) and hasattr(obj, "resolve_start"):
+                found[name] = obj
+                return
+            if depth == 0 or not hasattr(obj, "__dict__"):
+                return
+            for value in vars(obj).values():
+                if hasattr(value, "__dict__") and value.__class__.__module__.split(".")[0] in ("medspacy", "extractor"):
+                    walk(value, name, depth - 1)
+
+        for name, component in nlp.pipeline:
+            walk(component, name, 3)
+        return found
+
+    # -- step: doc.text once per matcher call (only if the stock matcher is in use)
+    def text_once(self, doc):
         text = doc.text
-        ranges = getattr(self, "_bench_ranges", None)  # set by the ConText gating step
-        ranges = ranges(doc) if ranges is not None else [(0, len(text))]
-        plan = getattr(self, "_bench_plan", None)  # set by the combined-sections step
-        if plan is None:
-            plan = [(pattern, None, (k, match_id)) for k, (match_id, pattern) in
-                    enumerate((mid, p) for mid, patterns in self._patterns.items() for p in patterns)]
-        found = []  # (rule index, match_id, start char, end char)
-        for pattern, rules, (index, match_id) in plan:
-            for a, b in ranges:
-                if rules is None:
-                    found += [(index, match_id, m.start(), m.end()) for m in pattern.finditer(text, a, b)]
-                    continue
-                # pattern only finds candidate positions; each rule is then tried there, as its own finditer
-                # would (non-overlapping per rule), so the rule set's matches stay the same
-                last_end = dict.fromkeys(range(len(rules)), -1)
-                for c in pattern.finditer(text, a, b):
-                    pos = c.start()
-                    for k, (rule_index, rule_id, rule) in enumerate(rules):
-                        if pos < last_end[k]:
-                            continue
-                        m = rule.match(text, pos, b)
-                        if m is not None:
-                            found.append((rule_index, rule_id, m.start(), m.end()))
-                            last_end[k] = max(m.end(), pos + 1)
-        found.sort(key=lambda f: f[0])  # rule by rule, as the original: ties between rules resolve the same
         matches = []
-        for _, mid, m_start, m_end in found:
-            span = doc.char_span(m_start, m_end)
-            if span is None:
-                start = get_token_for_char(doc, m_start, resolve=self.resolve_start)
-                end = get_token_for_char(doc, m_end, resolve=self.resolve_end)
-                span = doc[start.i: len(doc) if end is None else end.i]
-            if len(span):
-                matches.append((mid, span.start, span.end))
-            on_match = self._callbacks[mid]
-            if on_match is not None:
-                on_match(self, doc, len(matches) - 1, matches)
+        for match_id, patterns in self._patterns.items():
+            on_match = self._callbacks[match_id]
+            for pattern in patterns:
+                for m in pattern.finditer(text):
+                    span = doc.char_span(m.start(), m.end())
+                    if span is None:
+                        start = get_token_for_char(doc, m.start(), resolve=self.resolve_start)
+                        end = get_token_for_char(doc, m.end(), resolve=self.resolve_end)
+                        span = doc[start.i: len(doc) if end is None else end.i]
+                    if len(span):
+                        matches.append((match_id, span.start, span.end))
+                    if on_match is not None:
+                        on_match(self, doc, len(matches) - 1, matches)
         return matches
+
+    def patch_text_once():
+        if mm.RegexMatcher is not rx.RegexMatcher:
+            return f"already in the code ({mm.RegexMatcher.__name__})"
+        rx.RegexMatcher.__call__ = text_once
+        return True
+
+    # -- step: doc.ents set once (only if the targets component lets TargetMatcher add entities one by one)
+    original_target_call = tm.TargetMatcher.__call__
+
+    def ents_once(self, doc):
+        if not self.result_type or self.result_type.lower() != "ents":
+            return original_target_call(self, doc)
+        matcher = self._TargetMatcher__matcher
+        ents, taken = list(doc.ents), bytearray(len(doc))
+        for e in ents:
+            taken[e.start:e.end] = b"\x01" * (e.end - e.start)
+        for rule_id, start, end in matcher(doc):
+            if any(taken[start:end]):  # the original skips a span that overlaps an entity (ValueError)
+                continue
+            rule = matcher.rule_map[self.nlp.vocab.strings[rule_id]]
+            span = Span(doc, start=start, end=end, label=rule.category)
+            span._.target_rule = rule
+            for attribute, value in (rule.attributes or {}).items():
+                setattr(span._, attribute, value)
+            taken[start:end] = b"\x01" * (end - start)
+            ents.append(span)
+        doc.ents = ents
+        return doc
+
+    def patch_ents_once():
+        nlp = get_pipeline()
+        uses_ents = [c for _, c in nlp.pipeline if isinstance(c, tm.TargetMatcher) and c.result_type == "ents"]
+        uses_ents += [c for _, c in nlp.pipeline
+                      if isinstance(getattr(c, "matcher", None), tm.TargetMatcher) and c.matcher.result_type == "ents"]
+        if not uses_ents:
+            return "already in the code (no TargetMatcher with result_type='ents')"
+        tm.TargetMatcher.__call__ = ents_once
+        return True
+
+    # -- step: re.ASCII (recompile what the matchers hold)
+    def ascii_flags(nlp) -> bool:
+        for matcher in regex_matchers(nlp).values():
+            matcher._patterns = {mid: [re.compile(p.pattern, (p.flags & ~re.UNICODE) | re.ASCII) for p in pats]
+                                 for mid, pats in matcher._patterns.items()}
+        return bool(regex_matchers(nlp))
+
+    # -- source-level patches of spinecode functions (read now, and only if the source is the loaded code)
+    def loaded_source(func) -> str:
+        try:
+            src = textwrap.dedent(inspect.getsource(func))
+            probe: dict = dict(func.__globals__)
+            exec(compile(src, "<probe>", "exec"), probe)  # noqa: S102
+            return src if probe[func.__name__].__code__.co_code == func.__code__.co_code else ""
+        except (OSError, TypeError, SyntaxError, KeyError):
+            return ""
+
+    def patch_source(owner, func, src: str, old: str, new: str, extra: dict):
+        if not src or old not in src:
+            return "patch no longer applies (the code changed)"
+        namespace = {**func.__globals__, **extra}
+        exec(compile(src.replace(old, new), inspect.getsourcefile(func) or "<patched>", "exec"), namespace)  # noqa: S102
+        setattr(owner, func.__name__, namespace[func.__name__])
+        return True
+
+    # -- step: sentence starts with one Doc.from_array
+    sentences_call = sentences_mod.ClinicalSentences.__call__
+    sentences_src = loaded_source(sentences_call)
+
+    def _doc_from_array_sent_start(doc, starts):
+        arr = np.where(np.asarray(starts, dtype=bool), 1, -1).astype(np.int64).view(np.uint64)
+        doc.from_array([SENT_START], arr.reshape(-1, 1))
+
+    def sent_starts_from_array():
+        return patch_source(sentences_mod.ClinicalSentences, sentences_call, sentences_src,
+                            "for i, tok in enumerate(doc):\n        tok.is_sent_start = starts[i]",
+                            "_doc_from_array_sent_start(doc, starts)",
+                            {"_doc_from_array_sent_start": _doc_from_array_sent_start})
+
+    # -- step: the confidence model's word cues, memoised per word instead of every cue regex on every word
+    try:
+        from extractor import model as model_mod
+
+        cues_func = model_mod._cues
+        cues_src = loaded_source(cues_func)
+    except (ImportError, AttributeError):
+        model_mod, cues_func, cues_src = None, None, ""
+
+    def memo_cues():
+        if model_mod is None:
+            return "patch no longer applies (no extractor.model._cues)"
+        cue_names = functools.lru_cache(maxsize=65536)(
+            lambda w: tuple(name for name, pat in model_mod.CUES.items() if pat.match(w)))
+        return patch_source(model_mod, cues_func, cues_src,
+                            "found = [name for name, pat in CUES.items() if pat.match(w)]",
+                            "found = list(_bench_cue_names(w))", {"_bench_cue_names": cue_names})
+
+    # -- pattern stand-ins: whatever matcher is in use calls pattern.finditer(text)
+    class RangedPattern:
+        """A compiled pattern that only searches the character ranges `shared["ranges"]` holds."""
+
+        def __init__(self, pattern, shared):
+            self.inner, self.shared = pattern, shared
+            self.pattern, self.flags = pattern.pattern, pattern.flags
+
+        def finditer(self, text, *args):
+            for a, b in self.shared["ranges"]:
+                yield from self.inner.finditer(text, a, b)
+
+    class GatedMatcher:
+        """ConText's MedspacyMatcher, run only inside sentences that hold a target (an entity)."""
+
+        def __init__(self, inner, shared):
+            self.inner, self.shared = inner, shared
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def __call__(self, doc):
+            sent_starts = {ent.sent.start for ent in doc.ents}
+            keep = bytearray(len(doc))
+            ranges = []
+            for sent in doc.sents:
+                if sent.start in sent_starts:
+                    keep[sent.start:sent.end] = b"\x01" * (sent.end - sent.start)
+                    ranges.append((sent.start_char, sent.end_char))
+            self.shared["ranges"] = ranges
+            return [m for m in self.inner(doc) if keep[m[1]]]
+
+    def gate_context(nlp) -> bool:
+        try:
+            context = nlp.get_pipe("medspacy_context")
+            regex = regex_matchers(nlp)["medspacy_context"]
+            shared: dict = {"ranges": []}
+            regex._patterns = {mid: [RangedPattern(p, shared) for p in pats] for mid, pats in regex._patterns.items()}
+            context._ConText__matcher = GatedMatcher(context._ConText__matcher, shared)
+        except (KeyError, AttributeError):
+            return False
+        return True
 
     def leading_group(src: str) -> str:
         """'(?m)(?:...)' at the start of a pattern (inline flags + first group), or ''."""
@@ -602,157 +742,96 @@ def what_if(items, repeats: int = 2) -> list[dict]:
             i += 1
         return ""
 
+    class CandidateScan:
+        """One zero-width scan for the positions where any rule of a group (sharing a prefix) matches."""
+
+        def __init__(self, finder):
+            self.finder, self.text, self.positions = finder, None, []
+
+        def at(self, text):
+            if text is not self.text and text != self.text:
+                self.text, self.positions = text, [m.start() for m in self.finder.finditer(text)]
+            return self.positions
+
+    class CandidatePattern:
+        """One rule of a group: tried only where the group's scan found a candidate, non-overlapping like
+        its own finditer, so the matches are the same."""
+
+        def __init__(self, pattern, scan):
+            self.inner, self.scan = pattern, scan
+            self.pattern, self.flags = pattern.pattern, pattern.flags
+
+        def finditer(self, text, *args):
+            last_end = -1
+            for pos in self.scan.at(text):
+                if pos < last_end:
+                    continue
+                m = self.inner.match(text, pos)
+                if m is not None:
+                    last_end = max(m.end(), pos + 1)
+                    yield m
+
     def combine_sections(nlp) -> bool:
-        """The heading rules that share one line-start prefix: one zero-width scan finds the positions where
-        any of them matches; each rule is then matched only there (same matches, one pass over the text)."""
         try:
-            sectionizer = nlp.get_pipe("medspacy_sectionizer")
-            regex = sectionizer._Sectionizer__matcher._MedspacyMatcher__regex_matcher
-        except (KeyError, AttributeError):
+            regex = regex_matchers(nlp)["medspacy_sectionizer"]
+        except KeyError:
             return False
-        by_prefix: dict[str, list] = {}
-        flat = [(mid, p) for mid, patterns in regex._patterns.items() for p in patterns]
-        for index, (match_id, pattern) in enumerate(flat):
-            by_prefix.setdefault(leading_group(pattern.pattern), []).append((index, match_id, pattern))
-        plan = []
-        for prefix, rules in by_prefix.items():
-            if not prefix or len(prefix) < 30 or len(rules) < 3:
-                plan += [(pattern, None, (index, match_id)) for index, match_id, pattern in rules]
-                continue
-            body = "|".join(f"(?:{pattern.pattern[len(prefix):]})" for _, _, pattern in rules)
-            plan.append((re.compile(f"{prefix}(?=(?:{body}))", rules[0][2].flags), rules, (None, None)))
-        regex._bench_plan = plan
-        return len(plan) < len(flat)
-
-    class GatedMatcher:
-        """ConText's matcher, run only inside sentences that hold a target (an entity)."""
-
-        def __init__(self, inner):
-            self.inner = inner
-            self.regex = inner._MedspacyMatcher__regex_matcher
-            self.regex._bench_ranges = lambda doc: self.ranges
-            self.ranges: list[tuple[int, int]] = []
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        def __call__(self, doc):
-            sent_starts = {ent.sent.start for ent in doc.ents}
-            keep = bytearray(len(doc))
-            self.ranges = []
-            for sent in doc.sents:
-                if sent.start in sent_starts:
-                    keep[sent.start:sent.end] = b"\x01" * (sent.end - sent.start)
-                    self.ranges.append((sent.start_char, sent.end_char))
-            return [m for m in self.inner(doc) if keep[m[1]]]
-
-    def gate_context(nlp) -> bool:
-        try:
-            context = nlp.get_pipe("medspacy_context")
-            context._ConText__matcher = GatedMatcher(context._ConText__matcher)
-        except (KeyError, AttributeError):
+        groups: dict[str, list] = {}
+        for patterns in regex._patterns.values():
+            for p in patterns:
+                groups.setdefault(leading_group(p.pattern), []).append(p)
+        scans = {}
+        for prefix, members in groups.items():
+            if prefix and len(prefix) >= 30 and len(members) >= 3:
+                body = "|".join(f"(?:{p.pattern[len(prefix):]})" for p in members)
+                scans[prefix] = CandidateScan(re.compile(f"{prefix}(?=(?:{body}))", members[0].flags))
+        if not scans:
             return False
+        regex._patterns = {mid: [CandidatePattern(p, scans[leading_group(p.pattern)])
+                                 if leading_group(p.pattern) in scans else p for p in pats]
+                           for mid, pats in regex._patterns.items()}
         return True
 
-    original_target_call = tm.TargetMatcher.__call__
-
-    def ents_once(self, doc):  # TargetMatcher.__call__, but doc.ents set once instead of once per match
-        if not self.result_type or self.result_type.lower() != "ents":
-            return original_target_call(self, doc)
-        matcher = self._TargetMatcher__matcher
-        ents, taken = list(doc.ents), bytearray(len(doc))
-        for e in ents:
-            taken[e.start:e.end] = b"\x01" * (e.end - e.start)
-        for rule_id, start, end in matcher(doc):
-            if any(taken[start:end]):  # the original skips a span that overlaps an entity (ValueError)
-                continue
-            rule = matcher.rule_map[self.nlp.vocab.strings[rule_id]]
-            span = Span(doc, start=start, end=end, label=rule.category)
-            span._.target_rule = rule
-            for attribute, value in (rule.attributes or {}).items():
-                setattr(span._, attribute, value)
-            taken[start:end] = b"\x01" * (end - start)
-            ents.append(span)
-        doc.ents = ents
-        return doc
-
-    original_add = rx.RegexMatcher.add
-
-    def ascii_add(self, match_id, regex_rules, on_match=None):
-        self.flags |= re.ASCII
-        return original_add(self, match_id, regex_rules, on_match)
-
-    sentences_call = sentences_mod.ClinicalSentences.__call__
-    try:  # read now; the patch below is only valid if this is the source of the loaded code
-        sentences_src = textwrap.dedent(inspect.getsource(sentences_call))
-        probe: dict = dict(vars(sentences_mod))
-        exec(compile(sentences_src, "<probe>", "exec"), probe)  # noqa: S102
-        if probe["__call__"].__code__.co_code != sentences_call.__code__.co_code:
-            sentences_src = ""
-    except (OSError, TypeError, SyntaxError, KeyError):
-        sentences_src = ""
-
-    def sent_starts_from_array() -> bool:
-        cls = sentences_mod.ClinicalSentences
-        loop = "for i, tok in enumerate(doc):\n        tok.is_sent_start = starts[i]"
-        if loop not in sentences_src:
-            return False
-        src = sentences_src.replace(loop, "_doc_from_array_sent_start(doc, starts)")
-        namespace = dict(vars(sentences_mod))
-
-        def _doc_from_array_sent_start(doc, starts):
-            arr = np.where(np.asarray(starts, dtype=bool), 1, -1).astype(np.int64).view(np.uint64)
-            doc.from_array([SENT_START], arr.reshape(-1, 1))
-
-        namespace["_doc_from_array_sent_start"] = _doc_from_array_sent_start
-        exec(compile(src, inspect.getsourcefile(cls) or "<sentences>", "exec"), namespace)  # noqa: S102
-        cls.__call__ = namespace["__call__"]
-        return True
-
-    saved = (rx.RegexMatcher.__call__, rx.RegexMatcher.add, tm.TargetMatcher.__call__,
-             sentences_mod.ClinicalSentences.__call__)
     # every step builds a new pipeline from the rule files: read them from a snapshot taken now, so that
     # edits to patterns/ made while this runs cannot make two steps differ
-    import tempfile
-
-    from extractor import pipeline as pipeline_mod
-
     snapshot = Path(tempfile.mkdtemp(prefix="spinecode-bench-"))
     for name in pipeline_mod.PATTERN_FILES:
         (snapshot / pipeline_mod.PATTERN_FILES[name]).write_bytes(pipeline_mod.pattern_path(name).read_bytes())
     original_pattern_path = pipeline_mod.pattern_path
     pipeline_mod.pattern_path = lambda name: snapshot / pipeline_mod.PATTERN_FILES[name]
+    saved = (rx.RegexMatcher.__call__, tm.TargetMatcher.__call__, sentences_mod.ClinicalSentences.__call__)
+    saved_cues = cues_func
 
-    steps = [  # (label, patch applied before building, patch applied to the built pipeline)
+    steps = [  # (label, patch applied before building, patch applied to each built pipeline)
         ("baseline (as built today)", None, None),
-        ("+ RegexMatcher builds doc.text once per call, not once per rule",
-         lambda: setattr(rx.RegexMatcher, "__call__", text_once) or True, None),
-        ("+ TargetMatcher sets doc.ents once, not once per match",
-         lambda: setattr(tm.TargetMatcher, "__call__", ents_once) or True, None),
-        ("+ re.ASCII on every regex rule", lambda: setattr(rx.RegexMatcher, "add", ascii_add) or True, None),
+        ("+ RegexMatcher builds doc.text once per call, not once per rule", patch_text_once, None),
+        ("+ TargetMatcher sets doc.ents once, not once per match", patch_ents_once, None),
+        ("+ re.ASCII on every regex rule", None, ascii_flags),
         ("+ sentence starts with one Doc.from_array, not per-token setter", sent_starts_from_array, None),
         ("+ ConText only in sentences that hold a target", None, gate_context),
         ("+ section headings sharing a prefix: one candidate scan, rules tried there", None, combine_sections),
+        ("+ confidence model: word cues memoised per word (lru_cache)", memo_cues, None),
     ]
     post_hooks: list = []
     out: list[dict] = []
     reference: list[str] | None = None
-    print(f"\nwhat-if (cumulative, in-process monkeypatches; {len(items)} notes one at a time, "
-          f"best of {repeats}):")
+    print(f"\nwhat-if (cumulative, in-process monkeypatches; {len(items)} notes one at a time, best of {repeats}; "
+          f"'normalised' scales each step by the baseline's tokenizer time over its own; × is on that):")
     try:
         for label, apply, post in steps:
-            if apply is not None and not apply():
-                print(f"  {label}: patch no longer applies, skipped")
-                continue
-            nlp = build_pipeline()  # a fresh pipeline, so compile-time patches (re.ASCII) take effect
+            if apply is not None:
+                applied = apply()
+                if applied is not True:
+                    print(f"  {label}: {applied or 'patch no longer applies'}, skipped")
+                    continue
+            nlp = build_pipeline_fresh()
+            for hook in post_hooks:
+                hook(nlp)
             if post is not None:
                 if not post(nlp):
                     print(f"  {label}: patch no longer applies, skipped")
                     continue
                 post_hooks.append(post)
-            else:
-                for hook in post_hooks:
-                    hook(nlp)
             recs = records(nlp)
             same = "-" if reference is None else ("identical" if recs == reference else
                                                   f"DIFFERENT in {sum(a != b for a, b in zip(recs, reference))}")
@@ -760,19 +839,33 @@ def what_if(items, repeats: int = 2) -> list[dict]:
             runs = [stage_breakdown(items, nlp=nlp, quiet=True) or {} for _ in range(repeats)]
             stages = min(runs, key=lambda st: sum(st.values()))  # the least disturbed run
             total = sum(stages.values())
-            base = out[0]["ms_per_note"] if out else total
-            short = {k.replace("medspacy_", "").replace("spinecode_", ""): round(v, 1) for k, v in stages.items()}
-            out.append({"step": label, "ms_per_note": total, "records": same, "stages": short})
-            print(f"  {label:<70} {total:6.1f} CPU ms/note  ×{base / total:4.2f}  records {same}")
+            # the tokenizer's work is the same in every step: its CPU time shows how much a busy machine
+            # slowed this step down (shared caches, clock), and the normalised total corrects for that
+            tok = stages.get("tokenizer") or 1.0
+            base_tok = out[0]["stages"].get("tokenizer", tok) if out else tok
+            normalised = total * base_tok / tok
+            base = out[0]["normalised_ms_per_note"] if out else normalised
+            short = {k.replace("medspacy_", "").replace("spinecode_", ""): round(v, 2) for k, v in stages.items()}
+            out.append({"step": label, "ms_per_note": total, "normalised_ms_per_note": normalised, "records": same,
+                        "stages": short})
+            print(f"  {label:<74} {total:6.1f} CPU ms/note ({normalised:5.1f} normalised)  ×{base / normalised:4.2f}"
+                  f"  records {same}")
             print("      " + "  ".join(f"{k} {v:.1f}" for k, v in short.items() if v >= 0.1))
     finally:
-        (rx.RegexMatcher.__call__, rx.RegexMatcher.add, tm.TargetMatcher.__call__,
-         sentences_mod.ClinicalSentences.__call__) = saved
+        rx.RegexMatcher.__call__, tm.TargetMatcher.__call__, sentences_mod.ClinicalSentences.__call__ = saved
+        if model_mod is not None:
+            model_mod._cues = saved_cues
         pipeline_mod.pattern_path = original_pattern_path
         for path in snapshot.iterdir():
             path.unlink()
         snapshot.rmdir()
     return out
+
+
+def build_pipeline_fresh():
+    from extractor.pipeline import build_pipeline
+
+    return build_pipeline()
 
 
 def profile(items, path: Path) -> None:
