@@ -8,6 +8,7 @@ bisection. Semantics are the stock defaults (resolve_start="left", resolve_end="
 whitespace at the edges of a match is trimmed first, so spans never begin or end in whitespace.
 """
 
+import re
 from bisect import bisect_left, bisect_right
 
 from medspacy.common import medspacy_matcher
@@ -16,6 +17,11 @@ from spacy.tokens import Doc
 
 
 class FastRegexMatcher(RegexMatcher):
+    def __init__(self, vocab, flags=re.IGNORECASE, resolve_start="left", resolve_end="right"):
+        # ASCII classes: notes are normalised one character for one (text.py), and ASCII \w and \b are
+        # markedly faster in Python's engine than their Unicode forms
+        super().__init__(vocab, flags=flags | re.ASCII, resolve_start=resolve_start, resolve_end=resolve_end)
+
     def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
         text = doc.text
         starts = [t.idx for t in doc]
