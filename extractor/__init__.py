@@ -7,7 +7,7 @@ The NLP half loads lazily, so `import extractor.coding` (pure Python) never pull
 """
 
 __version__ = "0.1.0"
-__all__ = ["Extractor", "NoteResult", "extract", "__version__"]
+__all__ = ["Extractor", "NoteResult", "__version__", "extract"]
 
 
 def __getattr__(name: str):

@@ -291,16 +291,12 @@ def _attach(note: _Note) -> None:
 
 
 
-def _best(items: list[Attached], key=None) -> list[Attached]:
+def _best(items: list[Attached]) -> list[Attached]:
     """The attachments of the highest rank."""
     if not items:
         return []
     top = max(a.rank for a in items)
     return [a for a in items if a.rank == top]
-
-
-def _latest(items: list[Attached]) -> Attached:
-    return max(items, key=lambda a: (a.rank, a.mention.start))
 
 
 def _ev(m: Mention, label: str) -> Evidence:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -31,7 +31,7 @@ def main_options(
 def extract(
     path: str = typer.Argument(..., help="A note file, or - for standard input."),
     code_set: str = typer.Option("current", "--code-set", help="current | legacy | auto"),
-    date_of_service: Optional[str] = typer.Option(None, "--date-of-service", help="YYYY-MM-DD (used by --code-set auto)"),
+    date_of_service: str | None = typer.Option(None, "--date-of-service", help="YYYY-MM-DD (used by --code-set auto)"),
     fmt: str = typer.Option("json", "--format", help="json | text"),
 ) -> None:
     """Print the result for one note."""
@@ -131,7 +131,7 @@ def batch(
 
 @app.command()
 def evaluate(
-    gold_dirs: List[Path] = typer.Argument(..., help="Folders of NAME.txt + NAME.gold.json pairs."),
+    gold_dirs: list[Path] = typer.Argument(..., help="Folders of NAME.txt + NAME.gold.json pairs."),
     show: bool = typer.Option(False, "--show", help="List every mismatch."),
     code_set: str = typer.Option("current", "--code-set"),
 ) -> None:

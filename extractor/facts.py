@@ -7,7 +7,6 @@ written by hand, by a gold file, or by an ETL job, without spaCy.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Optional
 
 LEVEL_ORDER: tuple[str, ...] = (
     tuple(f"C{i}" for i in range(1, 8))
@@ -39,7 +38,7 @@ class Evidence:
     end: int
     text: str
     label: str
-    section: Optional[str] = None
+    section: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,13 +50,13 @@ class LevelFacts:
 
     level: str
     technique: str
-    approach: Optional[str] = None  # unilateral | bilateral | None
-    side: Optional[str] = None  # left | right | None
-    cavity_device: Optional[str] = None  # balloon | mechanical | None
-    cement: Optional[str] = None  # pmma | bone_graft | bone_substitute | None
-    cement_volume_ml: Optional[float] = None
+    approach: str | None = None  # unilateral | bilateral | None
+    side: str | None = None  # left | right | None
+    cavity_device: str | None = None  # balloon | mechanical | None
+    cement: str | None = None  # pmma | bone_graft | bone_substitute | None
+    cement_volume_ml: float | None = None
     biopsy: bool = False
-    guidance: Optional[str] = None  # ct | fluoroscopy | None: the modality that guided this body
+    guidance: str | None = None  # ct | fluoroscopy | None: the modality that guided this body
     evidence: list[Evidence] = field(default_factory=list)
 
     @property
@@ -70,7 +69,7 @@ class BiopsyLevel:
     """A body biopsied in this session but not treated."""
 
     level: str
-    guidance: Optional[str] = None
+    guidance: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
 
 
