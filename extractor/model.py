@@ -24,6 +24,7 @@ process. Nothing here prints or logs note text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -215,10 +216,15 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
+@functools.lru_cache(maxsize=65536)
+def _cue_classes(word: str) -> tuple[str, ...]:
+    """The cue classes one word belongs to (cached: a note repeats its words, notes share them)."""
+    return tuple(name for name, pat in CUES.items() if pat.match(word))
+
+
 def _cues(words: list[str], i: int) -> list[str]:
     """Cue classes of words[i], each marked _neg when a negation word is close."""
-    w = words[i]
-    found = [name for name, pat in CUES.items() if pat.match(w)]
+    found = _cue_classes(words[i])
     if not found:
         return []
     before, after = NEGATION_WINDOW
