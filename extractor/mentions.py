@@ -105,6 +105,7 @@ _HEADER_KINDS = (
     (re.compile(r"biops|\bbx\b|specimen|core"), "BIOPSY"),
     (re.compile(r"\bside\b|laterality|access|approach|needle"), "SIDE"),
 )
+_NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2})?$")
 _FILL_COLUMN = re.compile(r"pmma|cement|filler|volume|\bml\b|\bcc\b|graft")
 _YES = re.compile(r"^(?:y|yes|x|done|performed|obtained|sent|\u2713|\+|\d+\s*cores?.*|yes\b.*)$")
 _NO = re.compile(r"^(?:n|no|none|not\s+done|nil|-+|\u2014|n/a|0|deferred|no\b.*)$")
@@ -132,19 +133,18 @@ def _table_rows(sentences: list[Sentence], text: str) -> None:
         for k, (start, end, value) in enumerate(cells):
             if k >= len(header):
                 continue
-            if _FILL_COLUMN.search(header[k]) and any(
-                start <= m.start < end and m.label == "VOLUME" for m in s.mentions
-            ):  # "| PMMA |" column: the row's volume is filler delivered to the row's level
-                s.mentions.append(Mention("CEMENT_GENERIC", start, end, text[start:end], f"table column {header[k]}",
-                                          s.index, anchor.token_end, anchor.token_end, s.section, frozenset()))
+            if _FILL_COLUMN.search(header[k]):  # "| PMMA (mL) |": the row's volume is filler in the row's level
+                has_volume = any(start <= m.start < end and m.label == "VOLUME" for m in s.mentions)
+                if not has_volume and _NUMBER.match(value.strip()):
+                    s.mentions.append(_cell(s, anchor, start, end, text, "VOLUME", header[k]))
+                    has_volume = True
+                if has_volume:
+                    s.mentions.append(_cell(s, anchor, start, end, text, "CEMENT_GENERIC", header[k]))
                 continue
             if any(start <= m.start < end for m in s.mentions):
                 continue
-            made = _cell_cue(header[k], value.strip().lower())
-            if made:
-                label, modifiers = made
-                s.mentions.append(Mention(label, start, end, text[start:end], f"table column {header[k]}",
-                                          s.index, anchor.token_end, anchor.token_end, s.section, modifiers))
+            for label, modifiers in _cell_cues(header[k], value.strip().lower()):
+                s.mentions.append(_cell(s, anchor, start, end, text, label, header[k], modifiers))
 
 
 def _cells(line: str, offset: int) -> list[tuple[int, int, str]]:
@@ -157,14 +157,31 @@ def _cells(line: str, offset: int) -> list[tuple[int, int, str]]:
     return out
 
 
-def _cell_cue(column: str, value: str) -> tuple[str, frozenset[str]] | None:
+def _cell(s: Sentence, anchor: Mention, start: int, end: int, text: str, label: str, column: str,
+          modifiers: frozenset[str] = frozenset()) -> Mention:
+    # trim the cell's padding so the evidence quotes the value itself
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Mention(label, start, end, text[start:end], f"table column {column}", s.index, anchor.token_end,
+                   anchor.token_end, s.section, modifiers)
+
+
+def _cell_cues(column: str, value: str) -> list[tuple[str, frozenset[str]]]:
+    out: list[tuple[str, frozenset[str]]] = []
     for pattern, kind in _HEADER_KINDS:
         if not pattern.search(column):
             continue
         if kind == "BIOPSY" and _YES.match(value):
-            return "BIOPSY", frozenset()
-        if kind == "BIOPSY" and _NO.match(value):
-            return "BIOPSY", frozenset({"NEGATED_EXISTENCE"})
-        if kind == "SIDE" and value in ("left", "l", "lt", "right", "r", "rt"):
-            return "SIDE", frozenset()
-    return None
+            out.append(("BIOPSY", frozenset()))
+        elif kind == "BIOPSY" and _NO.match(value):
+            out.append(("BIOPSY", frozenset({"NEGATED_EXISTENCE"})))
+        elif kind == "SIDE":
+            if re.search(r"bilat|bipedic|both|\bb/l\b", value):
+                out.append(("APPROACH_BI", frozenset()))
+            elif re.search(r"unilat|unipedic|\bonly\b|single|alone", value):
+                out.append(("APPROACH_UNI", frozenset()))
+            if re.match(r"(?:left|lt|l)\b", value) or re.match(r"(?:right|rt|r)\b", value):
+                out.append(("SIDE", frozenset()))
+    return out
