@@ -220,3 +220,11 @@ def test_screws_beside_augmentation_are_not_treated_levels():
         "TECHNIQUE: Screws were placed in L1 and L3. At L2 the balloons were inflated and 5 mL PMMA injected."
     )
     assert list(procs) == ["L2"]
+
+
+def test_no_after_a_block_label_still_negates_forward():
+    _, procs = facts(
+        "TECHNIQUE: T12: balloons inflated and 4 mL PMMA injected.\n"
+        "First lumbar vertebra: No augmentation was performed at L1, as planned."
+    )
+    assert list(procs) == ["T12"]
