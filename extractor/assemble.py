@@ -268,8 +268,8 @@ def assemble(sentences: list[Sentence], text: str, token_text) -> NoteFacts:
         other_procedures=other,
         needle_only=bool(needle_only),
         warnings=[c.message for c in note.concerns],
+        review_reasons=[c.message for c in note.concerns if c.review],
     )
-    facts.review_reasons = [c.message for c in note.concerns if c.review]  # type: ignore[attr-defined]
     return facts
 
 

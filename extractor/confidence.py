@@ -87,7 +87,7 @@ def assess(facts: NoteFacts, coding: CodingResult, text: str | None, view, meta:
            model_problem: str | None = None) -> Assessment:
     """The combination itself (also used at training time with out-of-fold model views)."""
     warnings = list(dict.fromkeys(list(facts.warnings) + list(coding.warnings)))
-    forced = list(getattr(facts, "review_reasons", []))
+    forced = list(facts.review_reasons)
     note_weights: list[float] = []
     if facts.needle_only and not forced:
         forced.append("needles were placed but no filler was delivered")
@@ -152,7 +152,7 @@ def _coding_concerns(coding: CodingResult, note_weights: list[float]) -> list[st
 
 def _fact_concerns(facts: NoteFacts, note_weights: list[float]) -> None:
     """Minor concerns from the facts (weights only: their warnings are already in facts.warnings)."""
-    reasons = set(getattr(facts, "review_reasons", []))
+    reasons = set(facts.review_reasons)
     for p in facts.procedures:
         if p.approach == "unilateral" and p.side is None:
             note_weights.append(SIDE_WEIGHT)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .coding import assign_codes
+from .gold import codes_as_pairs as code_pairs
 
 FIELDS = ("technique", "approach", "side", "cavity_device", "cement", "biopsy")
 
@@ -21,10 +22,6 @@ def find_pairs(dirs: list[Path]) -> list[tuple[str, Path, Path]]:
             if txt.exists():
                 pairs.append((name, txt, gold))
     return pairs
-
-
-def code_pairs(codes) -> list[tuple[str, int]]:
-    return sorted((c["code"], int(c["units"])) for c in codes)
 
 
 @dataclass
@@ -116,7 +113,7 @@ def score_note(note_id: str, result, gold: dict, report: Report) -> NoteScore:
     if not codes_ok:
         mism.append(f"codes: gold={code_pairs(gold.get('codes', []))} got={code_pairs(rec['codes'])}")
     legacy = assign_codes(result.facts, "legacy")
-    legacy_got = code_pairs([c.to_dict() for c in legacy.codes])
+    legacy_got = code_pairs(legacy.codes)
     legacy_ok = legacy_got == code_pairs(gold.get("legacy_codes", []))
     if not legacy_ok:
         mism.append(f"legacy: gold={code_pairs(gold.get('legacy_codes', []))} got={legacy_got}")

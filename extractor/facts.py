@@ -91,6 +91,8 @@ class NoteFacts:
     # True when needles/cannulas were placed in this session but no filler went in anywhere
     needle_only: bool = False
     warnings: list[str] = field(default_factory=list)
+    # the warnings that should send the note to a coder (a subset of `warnings`)
+    review_reasons: list[str] = field(default_factory=list)
 
     @property
     def biopsy_only_levels(self) -> list[str]:

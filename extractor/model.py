@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from .facts import LEVEL_ORDER
+from .levels import _make
+from .levels import _vocab as levels_vocab
 
 FEATURE_VERSION = 1
 MODEL_FILE = "confidence.skops"
@@ -89,14 +91,13 @@ class UntrustedModelError(ModelError):
 # features: the note text only (normalised and lower-cased); no rule output
 
 
-_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-            "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-             "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12}
-_PREFIX = {"c": "C", "see": "C", "cee": "C", "t": "T", "tea": "T", "tee": "T", "d": "T", "l": "L",
-           "el": "L", "ell": "L", "elle": "L"}
-_REGION = {"cervical": "C", "thoracic": "T", "dorsal": "T", "lumbar": "L"}
-_MAX = {"C": 7, "T": 12, "L": 5}
+# The level vocabulary is the rules' (patterns/levels.json); the finder below is the model's own, on
+# raw text, so its view stays independent of the rule pipeline it is meant to check.
+_VOCAB = levels_vocab()
+_NUMBERS = _VOCAB["numbers"]
+_ORDINALS = {w: n for w, n in _VOCAB["ordinals"].items() if w.isalpha()}  # frozen with FEATURE_VERSION
+_PREFIX = _VOCAB["prefixes"]
+_REGION = _VOCAB["regions"]
 _LEVEL_RE = re.compile(
     r"\b(?P<p>[ctld])\s?-?\s?(?P<n>\d{1,2})\b"
     rf"|\b(?P<sp>see|cee|tea|tee|el|ell|elle)\s+(?P<sn>{'|'.join(_NUMBERS)})\b"
@@ -154,10 +155,6 @@ class LevelMention:
     end: int
     levels: tuple[str, ...]
     is_range: bool
-
-
-def _make(prefix: str, number: int) -> str | None:
-    return f"{prefix}{number}" if 1 <= number <= _MAX[prefix] else None
 
 
 def find_levels(text: str) -> list[LevelMention]:
@@ -773,7 +770,7 @@ def _rule_outputs(notes: list[GoldNote]):
 
 
 def _codes_right(result, gold: dict) -> bool:
-    from .evaluate import code_pairs
+    from .gold import codes_as_pairs as code_pairs
 
     rec = result.to_dict()
     return "error" not in rec and code_pairs(rec["codes"]) == code_pairs(gold.get("codes", []))
