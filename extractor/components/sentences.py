@@ -5,10 +5,10 @@ labels ("T12:") and blank lines, while hard-wrapped lines must NOT break. PyRuSH
 slow (≈ 85 % of a stock medspaCy pipeline's time) and logs note text, so we use these rules.
 """
 
-
-
 import re
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -31,6 +31,11 @@ class ClinicalSentences:
         n = len(doc)
         if n == 0:
             return doc
+        # plain lists once per doc: Token objects are costly to create, and this loop looks back often
+        texts = [t.text for t in doc]
+        spaces = [t.whitespace_ for t in doc]
+        is_space = [t.is_space for t in doc]
+        newlines = [texts[k].count("\n") + spaces[k].count("\n") for k in range(n)]
         starts = [False] * n
         starts[0] = True
         heading_starts: set[int] = set()
@@ -44,42 +49,42 @@ class ClinicalSentences:
         for i in range(1, n):
             if starts[i - 1]:
                 last_start = i - 1
-            tok = doc[i]
             if i in heading_starts:
                 starts[i] = True
                 continue
             if i in heading_ends:  # "Biopsy: none" stays one sentence, so its negation reaches the cue
                 continue
-            if tok.is_space:
+            if is_space[i]:
                 continue
+            text = texts[i]
             # previous non-space token
             j = i - 1
-            while j > 0 and doc[j].is_space:
+            while j > 0 and is_space[j]:
                 j -= 1
-            p = doc[j]
-            newline_before = any("\n" in doc[k].text or "\n" in doc[k].whitespace_ for k in range(j, i))
-            blank_line = sum(doc[k].text.count("\n") + doc[k].whitespace_.count("\n") for k in range(j, i)) >= 2
-            if blank_line:
+            prev = texts[j]
+            breaks = sum(newlines[j:i])
+            if breaks >= 2:  # blank line
                 starts[i] = True
-            elif newline_before:
-                nxt = doc[i + 1].text if i + 1 < n else ""
+            elif breaks:
+                nxt = texts[i + 1] if i + 1 < n else ""
                 if (
-                    p.text in _TERMINAL
-                    or _LIST_MARK.match(tok.text)
-                    or (tok.text.isdigit() and len(tok.text) <= 2 and nxt in (")", "."))
-                    or (_LEVEL_LABEL.match(tok.text) and nxt == ":")
-                    or (tok.text.isupper() and len(tok.text) > 2 and p.text in _TERMINAL)
-                    or (tok.is_title and p.text in _TERMINAL)
+                    prev in _TERMINAL
+                    or _LIST_MARK.match(text)
+                    or (text.isdigit() and len(text) <= 2 and nxt in (")", "."))
+                    or (_LEVEL_LABEL.match(text) and nxt == ":")
+                    or (text.isupper() and len(text) > 2 and prev in _TERMINAL)
+                    or (doc[i].is_title and prev in _TERMINAL)
                 ):
                     starts[i] = True
-            elif p.text in {".", "!", "?"}:
-                before = doc[j - 1].text.lower() if j > 0 else ""
-                if before not in _ABBREVIATIONS and not (len(before) == 1 and before.isalpha() and p.whitespace_ == ""):
+            elif prev in {".", "!", "?"}:
+                before = texts[j - 1].lower() if j > 0 else ""
+                if before not in _ABBREVIATIONS and not (len(before) == 1 and before.isalpha() and spaces[j] == ""):
                     # dictated headings ("biopsy. none, patient declined") stay with their value
                     words = sum(1 for k in range(last_start, j) if doc[k].is_alpha) if j - last_start < 4 else 9
-                    starts[i] = not (words <= 1 and tok.is_lower and tok.is_alpha)
-            elif _LIST_MARK.match(tok.text) and tok.text[0].isdigit() and p.text in _TERMINAL:
+                    starts[i] = not (words <= 1 and doc[i].is_lower and doc[i].is_alpha)
+            elif _LIST_MARK.match(text) and text[0].isdigit() and prev in _TERMINAL:
                 starts[i] = True
-        for i, tok in enumerate(doc):
-            tok.is_sent_start = starts[i]
+        # one call: the per-token `is_sent_start` setter checks the whole doc's annotation each time
+        values = numpy.array([1 if start else -1 for start in starts], dtype=numpy.int64).view(numpy.uint64)
+        doc.from_array([SENT_START], values)
         return doc

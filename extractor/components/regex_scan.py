@@ -1,0 +1,406 @@
+"""Exact `finditer` for many Python regexes over one text, with Hyperscan as a candidate finder.
+
+Python's `re` tries every rule at every character of the note: with ~70 rules that was most of the
+pipeline's time. Hyperscan scans the text once for all rules. It cannot replace `re` (lookarounds,
+leftmost-first alternation), so it only says *where a match may be*; `re` still makes every match:
+
+1. Each rule is compiled for Hyperscan with its lookarounds removed (a pattern that accepts every span
+   the rule accepts), or, when that is too large for Hyperscan, a non-empty leading part of it.
+   `HS_FLAG_SOM_LEFTMOST` reports, for each end offset, the leftmost start of a span ending there.
+2. So every real match starts inside the window [start, end) of some event. `re` is tried only
+   there: position by position in short windows, by one `search` from the window's start in long
+   ones (no match can start earlier, so that `search` finds what `finditer` finds next).
+
+Results are identical to `pattern.finditer(text)` by construction; `tests/extraction/
+test_regex_scan.py` checks it over the corpora and random texts. Rules Hyperscan cannot take, rules
+that can match the empty string, and texts that are not valid UTF-8 are scanned by `re` alone, as
+they are when the `hyperscan` package is not installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+try:  # optional accelerator: everything works (slower, same results) without it
+    import hyperscan
+except ImportError:  # pragma: no cover - exercised by the plain path's tests
+    hyperscan = None
+
+try:
+    from re import _parser as _sre_parser  # Python ≥ 3.11
+except ImportError:  # pragma: no cover
+    import sre_parse as _sre_parser
+
+_LOOKAROUND_OPENERS = ("(?<=", "(?<!", "(?=", "(?!")
+_UNSUPPORTED = re.compile(r"\\[1-9]|\(\?P=|\(\?\(|\(\?[aLu]")
+
+
+def superset_pattern(pattern: str) -> str | None:
+    """The pattern with every lookaround removed (so it accepts a superset of spans), or None when it
+    uses what we do not translate (backreferences, conditionals, ASCII/locale/unicode inline flags)."""
+    if _UNSUPPORTED.search(pattern):
+        return None
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern.startswith(_LOOKAROUND_OPENERS, i):
+            i = _group_end(pattern, i)
+            if i < 0:
+                return None
+            out.append("(?:)")
+            continue
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+        elif ch == "[":
+            end = _class_end(pattern, i)
+            if end < 0:
+                return None
+            out.append(pattern[i:end])
+            i = end
+        elif ch == "{" and pattern.startswith("{,", i):  # Python's {,n}; PCRE reads it as text
+            out.append("{0")
+            i += 1
+        elif pattern.startswith("(?>", i):  # atomic group → plain group accepts more
+            out.append("(?:")
+            i += 3
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _class_end(pattern: str, i: int) -> int:
+    """Index after the character class that starts at pattern[i] == '['."""
+    j = i + 1
+    if j < len(pattern) and pattern[j] == "^":
+        j += 1
+    if j < len(pattern) and pattern[j] == "]":  # a leading ']' is literal
+        j += 1
+    while j < len(pattern):
+        if pattern[j] == "\\":
+            j += 2
+            continue
+        if pattern[j] == "]":
+            return j + 1
+        j += 1
+    return -1
+
+
+def _group_end(pattern: str, i: int) -> int:
+    """Index after the group that opens at pattern[i] == '('."""
+    depth = 0
+    j = i
+    while j < len(pattern):
+        ch = pattern[j]
+        if ch == "\\":
+            j += 2
+            continue
+        if ch == "[":
+            j = _class_end(pattern, j)
+            if j < 0:
+                return -1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return -1
+
+
+def _may_match_empty(pattern: re.Pattern) -> bool:
+    try:
+        return _sre_parser.parse(pattern.pattern, pattern.flags).getwidth()[0] == 0
+    except Exception:  # noqa: BLE001 - unknown → take the safe path
+        return True
+
+
+def _hyperscan_flags(pattern: re.Pattern) -> int:
+    flags = hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_UTF8
+    if pattern.flags & re.IGNORECASE:
+        flags |= hyperscan.HS_FLAG_CASELESS
+    if pattern.flags & re.MULTILINE:
+        flags |= hyperscan.HS_FLAG_MULTILINE
+    if pattern.flags & re.DOTALL:
+        flags |= hyperscan.HS_FLAG_DOTALL
+    if not pattern.flags & re.ASCII:
+        flags |= hyperscan.HS_FLAG_UCP
+    return flags
+
+
+def _hyperscan_form(pattern: re.Pattern) -> bytes | None:
+    """What Hyperscan scans for this rule: the shortest non-empty leading part of the rule with its
+    lookarounds removed (the whole rule if it is a top-level alternation).
+
+    Every real match (s, e) then has a span (s, e') of this form with e' > s, which is all
+    `_matches_from_windows` needs; leading parts compile in a fraction of the time of whole rules
+    (start tracking over bounded repeats like "[^)\\n]{0,60}" is even refused as too large) and
+    scan as fast.
+    """
+    if _may_match_empty(pattern):
+        return None
+    expression = superset_pattern(pattern.pattern)
+    if expression is None:
+        return None
+    items = _top_level_items(expression)
+    if items is not None:
+        for k in range(1, len(items)):
+            prefix = "".join(items[:k])
+            try:
+                if _sre_parser.parse(prefix, pattern.flags).getwidth()[0] > 0:
+                    expression = prefix
+                    break
+            except Exception:  # noqa: BLE001 - keep the whole expression
+                break
+    if pattern.flags & re.VERBOSE:
+        expression = "(?x)" + expression
+    return expression.encode("utf-8")
+
+
+_QUANTIFIER = re.compile(r"(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?")
+
+
+def _top_level_items(expression: str) -> list[str] | None:
+    """The expression's top-level sequence (atom + quantifier each); None if it has a top-level '|'."""
+    items: list[str] = []
+    i, n = 0, len(expression)
+    while i < n:
+        ch = expression[i]
+        if ch == "|":
+            return None
+        if ch == "\\":
+            end = i + 2
+        elif ch == "[":
+            end = _class_end(expression, i)
+        elif ch == "(":
+            end = _group_end(expression, i)
+        else:
+            end = i + 1
+        if end < 0:
+            return None
+        quantifier = _QUANTIFIER.match(expression, end)
+        if quantifier is not None:
+            end = quantifier.end()
+        items.append(expression[i:end])
+        i = end
+    return items
+
+
+def _compile(forms: list[tuple[int, bytes, int]]):
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=[f[1] for f in forms], ids=[f[0] for f in forms], flags=[f[2] for f in forms])
+    return database
+
+
+def cache_dir() -> Path:
+    """Where compiled Hyperscan databases are kept: $SPINECODE_CACHE_DIR, else the user's cache."""
+    configured = os.environ.get("SPINECODE_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "spinecode"
+
+
+def _cached_database(forms: list[tuple[int, bytes, int]]):
+    """Compile the forms into one database, or load it from the cache: compiling the rule files takes
+    ≈ 0.8 s, loading ≈ 1 ms. A cache file is `sha256(blob) + blob`, named by a hash of everything the
+    database depends on; a file that does not check out is ignored and rewritten. Never fatal."""
+    key = hashlib.sha256(
+        json.dumps(
+            [hyperscan.__version__, platform.machine(), [[i, f.decode("utf-8"), fl] for i, f, fl in forms]]
+        ).encode("utf-8")
+    ).hexdigest()
+    path = cache_dir() / f"regex-{key[:32]}.hsdb"
+    try:
+        stored = path.read_bytes()
+        digest, blob = stored[:32], stored[32:]
+        if hashlib.sha256(blob).digest() == digest:
+            return hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+    except (OSError, hyperscan.error):  # type: ignore[attr-defined]
+        pass
+    database = _compile(forms)
+    try:
+        blob = hyperscan.dumpb(database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".regex-", delete=False) as handle:
+            handle.write(hashlib.sha256(blob).digest() + blob)
+        os.replace(handle.name, path)
+    except (OSError, hyperscan.error):  # type: ignore[attr-defined]  # read-only home: compile each time
+        pass
+    return database
+
+
+class RegexScanner:
+    """All matches of a fixed list of compiled patterns over a text, as `finditer` would give them.
+
+    Picklable: the Hyperscan database is built lazily in each process and never pickled.
+    """
+
+    def __init__(self, patterns: list[re.Pattern], use_hyperscan: bool = True):
+        self.patterns = list(patterns)
+        self.use_hyperscan = use_hyperscan and hyperscan is not None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._database = None
+        self._scratch = threading.local()
+        self._accelerated: list[bool] = []
+        self._built = False
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        for name in ("_database", "_scratch", "_accelerated", "_built", "_lock"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    @property
+    def accelerated(self) -> list[bool]:
+        """Per pattern: found through Hyperscan (True) or by `re` alone (False)."""
+        self._build()
+        return list(self._accelerated)
+
+    def _build(self) -> None:
+        if self._built:
+            return
+        with self._lock:
+            if not self._built:
+                self._build_database()
+                self._built = True
+
+    def _build_database(self) -> None:
+        self._accelerated = [False] * len(self.patterns)
+        if not self.use_hyperscan:
+            return
+        forms = []
+        for index, pattern in enumerate(self.patterns):
+            form = _hyperscan_form(pattern)
+            if form is not None:
+                forms.append((index, form, _hyperscan_flags(pattern)))
+        if not forms:
+            return
+        try:
+            self._database = _cached_database(forms)
+            accepted = forms
+        except hyperscan.error:  # type: ignore[attr-defined]
+            accepted = []
+            for form in forms:  # find the rules Hyperscan refuses; they stay with re
+                try:
+                    _compile([form])
+                except hyperscan.error:  # type: ignore[attr-defined]
+                    continue
+                accepted.append(form)
+            if not accepted:
+                return
+            self._database = _cached_database(accepted)
+        for index, _, _ in accepted:
+            self._accelerated[index] = True
+
+    def finditer_all(self, text: str) -> list[list[tuple[int, int]]]:
+        """For each pattern, the (start, end) character offsets `pattern.finditer(text)` yields."""
+        self._build()
+        events = self._events(text) if self._database is not None else None
+        results: list[list[tuple[int, int]]] = []
+        for index, pattern in enumerate(self.patterns):
+            if events is None or not self._accelerated[index]:
+                results.append([m.span() for m in pattern.finditer(text)])
+            else:
+                results.append(_matches_from_windows(pattern, text, events.get(index)))
+        return results
+
+    def _events(self, text: str) -> dict[int, list[tuple[int, int]]] | None:
+        """Per accelerated pattern: the windows [leftmost start, end) of its events, merged and sorted.
+        Every match `finditer` would give starts inside one of them."""
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: not valid UTF-8 for Hyperscan
+            return None
+        raw: dict[int, list[tuple[int, int]]] = {}
+
+        def on_match(pattern_id: int, start: int, end: int, flags: int, context: object) -> None:
+            found = raw.get(pattern_id)
+            if found is None:
+                raw[pattern_id] = [(start, end)]
+            else:
+                found.append((start, end))
+
+        scratch = getattr(self._scratch, "value", None)
+        if scratch is None:  # Hyperscan scratch space is per thread
+            scratch = self._scratch.value = hyperscan.Scratch(self._database)
+        self._database.scan(data, match_event_handler=on_match, scratch=scratch)
+        to_char = None if len(data) == len(text) else _byte_to_char(text)
+        windows: dict[int, list[tuple[int, int]]] = {}
+        for pattern_id, found in raw.items():
+            if to_char is not None:
+                found = [(to_char[start], to_char[end]) for start, end in found]
+            found.sort()
+            merged = [found[0]]
+            for start, end in found[1:]:
+                last_start, last_end = merged[-1]
+                if start <= last_end:
+                    if end > last_end:
+                        merged[-1] = (last_start, end)
+                else:
+                    merged.append((start, end))
+            windows[pattern_id] = merged
+        return windows
+
+
+def _byte_to_char(text: str) -> list[int]:
+    """Map each UTF-8 byte offset (0..len) of text to the offset of the character holding it."""
+    mapping: list[int] = []
+    for index, ch in enumerate(text):
+        mapping.extend([index] * len(ch.encode("utf-8")))
+    mapping.append(len(text))
+    return mapping
+
+
+# windows up to this long are tried position by position; longer ones by one `search` from their start
+_SHORT_WINDOW = 48
+
+
+def _matches_from_windows(pattern: re.Pattern, text: str, windows) -> list[tuple[int, int]]:
+    if windows is None:
+        return []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    i = 0
+    while i < len(windows):
+        start, end = windows[i]
+        if end <= pos:
+            i += 1
+            continue
+        q = max(start, pos)
+        if end - q > _SHORT_WINDOW:
+            # no match starts between pos and q, so this is the match finditer gives next
+            found = pattern.search(text, q)
+            if found is None:
+                return spans
+        else:
+            found = None
+            while q < end:
+                found = pattern.match(text, q)
+                if found is not None:
+                    break
+                q += 1
+            if found is None:
+                i += 1
+                continue
+        spans.append(found.span())
+        pos = found.end()
+    return spans

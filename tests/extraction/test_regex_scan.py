@@ -1,0 +1,136 @@
+"""The Hyperscan-assisted scanner must give exactly what `re.finditer` gives, rule by rule."""
+
+import gc
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from extractor.components import regex_scan
+from extractor.components.fast_regex import FastRegexMatcher
+from extractor.components.regex_scan import RegexScanner, superset_pattern
+from extractor.pipeline import get_pipeline
+from extractor.text import normalize
+
+ROOT = Path(__file__).resolve().parents[2]
+needs_hyperscan = pytest.mark.skipif(regex_scan.hyperscan is None, reason="hyperscan not installed")
+
+
+def pipeline_rule_sets() -> list[list[re.Pattern]]:
+    """The compiled rules of every regex matcher in the pipeline (sections, targets, context)."""
+    get_pipeline()
+    matchers = {id(m): m for m in gc.get_objects() if isinstance(m, FastRegexMatcher)}
+    sets = [[p for ps in m._patterns.values() for p in ps] for m in matchers.values()]
+    return [s for s in sets if s]
+
+
+RULE_SETS = pipeline_rule_sets()
+SCANNERS = {id(patterns): RegexScanner(patterns) for patterns in RULE_SETS}
+
+
+def finditer_spans(patterns, text):
+    return [[m.span() for m in p.finditer(text)] for p in patterns]
+
+
+@pytest.mark.parametrize(
+    "pattern, expected",
+    [
+        (r"(?<!vit\s)\bT12(?=\s)", r"(?:)\bT12(?:)"),
+        (r"(?:(?<=^)|(?<=\n))heading:", r"(?:(?:)|(?:))heading:"),
+        (r"cement(?!\s+(?:leak|extravasation))", r"cement(?:)"),
+        (r"[(?=]x", r"[(?=]x"),  # a class, not a lookahead
+        (r"\(?=x", r"\(?=x"),  # an escaped parenthesis
+        (r"[^)\n]{,60}", r"[^)\n]{0,60}"),  # Python's {,n} means {0,n}; PCRE reads it as text
+        (r"(?>ab)c", r"(?:ab)c"),
+    ],
+)
+def test_superset_pattern_removes_lookarounds_only(pattern, expected):
+    assert superset_pattern(pattern) == expected
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?P<x>a)(?P=x)", r"(a)?(?(1)b|c)", r"(?a)\w+"])
+def test_superset_pattern_refuses_what_it_cannot_translate(pattern):
+    assert superset_pattern(pattern) is None
+
+
+def corpus_texts():
+    paths = sorted((ROOT / "corpora").glob("*/*.txt")) + sorted((ROOT / "examples").glob("*.txt"))
+    return [normalize(p.read_text(encoding="utf-8")) for p in paths]
+
+
+@needs_hyperscan
+def test_every_pipeline_rule_is_accelerated():
+    assert len(RULE_SETS) == 3
+    for patterns in RULE_SETS:
+        assert all(RegexScanner(patterns).accelerated)
+
+
+def test_scanner_equals_finditer_on_the_corpora():
+    texts = corpus_texts()
+    assert len(texts) > 100
+    for patterns in RULE_SETS:
+        scanner = RegexScanner(patterns)
+        for text in texts:
+            assert scanner.finditer_all(text) == finditer_spans(patterns, text)
+
+
+def test_plain_path_equals_finditer():
+    text = corpus_texts()[0]
+    for patterns in RULE_SETS:
+        scanner = RegexScanner(patterns, use_hyperscan=False)
+        assert not any(scanner.accelerated)
+        assert scanner.finditer_all(text) == finditer_spans(patterns, text)
+
+
+# fragments that start, end or break the rules: level names, cues, negations, headings, line starts,
+# punctuation, non-ASCII characters (UTF-8 offsets differ from character offsets)
+FRAGMENTS = [
+    "T12", "L1", "T-12", "t 12", "L1/L2", "sacrum", "vit", "vitamin", "D", "no", "not", "No ", "prior",
+    "history of", "cement", "PMMA", "bone cement", "leak", "balloon", "inflated", "kyphoplasty",
+    "vertebroplasty", "VP", "shunt", "biopsy", "bilateral", "left", "transpedicular", "fluoro", "CT",
+    "CT guided", "procedure", "PROCEDURE", "Procedure performed", "FINDINGS", "impression", "plan",
+    "will", "be", "treated", "mL", "3.5", "cc", "(", ")", ":", ";", ".", ". ", "  ", " ", " ", "\n",
+    "\n\n", "\t", "-", "--", "/", "[ ]", "[x]", "°", "ü", "→", "μ", "é",
+]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=0, max_size=60))
+def test_scanner_equals_finditer_on_random_texts(fragments):
+    text = "".join(fragments)
+    for patterns in RULE_SETS:
+        assert SCANNERS[id(patterns)].finditer_all(text) == finditer_spans(patterns, text)
+
+
+def test_scanner_pickles_and_rebuilds():
+    patterns = RULE_SETS[0]
+    scanner = RegexScanner(patterns)
+    text = corpus_texts()[1]
+    before = scanner.finditer_all(text)
+    clone = pickle.loads(pickle.dumps(scanner))
+    assert clone.finditer_all(text) == before == finditer_spans(patterns, text)
+
+
+@needs_hyperscan
+def test_a_damaged_cache_file_is_ignored_and_rewritten(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPINECODE_CACHE_DIR", str(tmp_path))
+    patterns = [re.compile(r"\bcement\b(?!\s+leak)", re.I | re.A), re.compile(r"(?<=\n)T\d+:", re.A)]
+    text = "cement leak\nT12: cement injected"
+    assert RegexScanner(patterns).finditer_all(text) == finditer_spans(patterns, text)
+    (cached,) = tmp_path.glob("*.hsdb")
+    cached.write_bytes(b"\x00" * 40 + cached.read_bytes()[40:])
+    assert RegexScanner(patterns).finditer_all(text) == finditer_spans(patterns, text)
+    (rewritten,) = tmp_path.glob("*.hsdb")
+    assert rewritten.read_bytes()[:8] != b"\x00" * 8
+
+
+@needs_hyperscan
+def test_an_unwritable_cache_is_not_fatal(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("SPINECODE_CACHE_DIR", str(blocker / "sub"))  # cannot be created
+    patterns = [re.compile(r"\bno\s+biopsy\b", re.I | re.A)]
+    assert RegexScanner(patterns).finditer_all("No biopsy. no  biopsy") == [[(0, 9), (11, 21)]]
