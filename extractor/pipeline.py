@@ -66,9 +66,10 @@ def build_pipeline() -> Language:
     """A new pipeline; prefer `get_pipeline()` which builds it once per process."""
     _import_medspacy()
     from . import components  # noqa: F401  (registers spinecode factories; needs medspaCy)
-    from .components import fast_regex
+    from .components import fast_context, fast_regex
 
     fast_regex.install()
+    fast_context.install()
 
     nlp = spacy.blank("en")
     _tokenizer_infixes(nlp)
