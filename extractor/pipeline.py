@@ -1,7 +1,7 @@
 """Build the spaCy/medspaCy pipeline, once per process.
 
 spacy.blank("en") with a tokenizer that splits level notations (T12-L1, T-12, L1/L2), then:
-medspaCy Sectionizer (our heading rules) → clinical sentence rules → medspaCy TargetMatcher (levels
+medspaCy Sectionizer (our heading rules; components/sectionizer.py) → clinical sentence rules → medspaCy TargetMatcher (levels
 and attribute cues) → medspaCy ConText (negated, historical, planned, aborted, finding, reference).
 All rules are read from the JSON files in `patterns/` (shipped as `extractor.patterns`).
 """
@@ -74,7 +74,7 @@ def build_pipeline() -> Language:
     nlp = spacy.blank("en")
     _tokenizer_infixes(nlp)
     nlp.add_pipe(
-        "medspacy_sectionizer",
+        "spinecode_sectionizer",
         config={"rules": str(pattern_path("sections")), "phrase_matcher_attr": "LOWER"},
     )
     nlp.add_pipe("spinecode_sentences")

@@ -15,6 +15,7 @@ from bisect import bisect_left, bisect_right
 
 from medspacy.common import medspacy_matcher
 from medspacy.common.regex_matcher import RegexMatcher
+from spacy.attrs import IDX, LENGTH
 from spacy.tokens import Doc
 
 from .regex_scan import RegexScanner
@@ -39,8 +40,9 @@ class FastRegexMatcher(RegexMatcher):
         order = self._order()
         if self._scanner is None or len(self._scanner.patterns) != len(order):
             self._scanner = RegexScanner([pattern for _, pattern in order])
-        starts = [t.idx for t in doc]
-        ends = [t.idx + len(t.text) for t in doc]
+        offsets = doc.to_array([IDX, LENGTH]).tolist()
+        starts = [start for start, _ in offsets]
+        ends = [start + length for start, length in offsets]
         matches: list[tuple[int, int, int]] = []
         for (match_id, _), spans in zip(order, self._scanner.finditer_all(text)):
             on_match = self._callbacks[match_id]
