@@ -7,12 +7,16 @@ testable and picklable.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
+from spacy.attrs import ORTH
+
+from .doc_text import doc_text
 from .levels import parse_levels
 
 
@@ -47,29 +51,41 @@ class Sentence:
     clause_breaks: tuple[int, ...] = ()  # token indices of ';' inside the sentence
 
 
-def _section_of(doc: Doc, token_index: int) -> str | None:
-    return doc[token_index]._.section_category
+def _token_sections(doc: Doc) -> list[str | None]:
+    """The section category of every token, as `token._.section_category` gives it (the last section
+    whose span holds the token), read from `doc._.sections` in one pass."""
+    categories: list[str | None] = [None] * len(doc)
+    for section in doc._.sections or ():
+        start, end = section.section_span
+        categories[start:end] = [section.category] * (end - start)
+    return categories
 
 
 def doc_to_sentences(doc: Doc, text: str | None = None) -> list[Sentence]:
     """text: the note as given (the Doc holds the normalised copy; evidence must quote the original)."""
-    original = doc.text if text is None else text
+    original = doc_text(doc) if text is None else text
+    sections = _token_sections(doc) if doc.has_extension("sections") else [None] * len(doc)
+    semicolon = doc.vocab.strings[";"]
+    semicolons = [i for i, orth in enumerate(doc.to_array([ORTH]).tolist()) if orth == semicolon]
     sentences: list[Sentence] = []
-    sent_of_token: dict[int, int] = {}
+    sent_starts: list[int] = []
     for k, sent in enumerate(doc.sents):
-        section = _section_of(doc, sent.start)
-        breaks = tuple(t.i for t in sent if t.text == ";")
+        first, last = bisect_left(semicolons, sent.start), bisect_left(semicolons, sent.end)
         sentences.append(
-            Sentence(k, sent.start_char, sent.end_char, section, sent.start, sent.end, [], breaks)
+            Sentence(k, sent.start_char, sent.end_char, sections[sent.start], sent.start, sent.end, [],
+                     tuple(semicolons[first:last]))
         )
-        for t in range(sent.start, sent.end):
-            sent_of_token[t] = k
+        sent_starts.append(sent.start)
+
+    def sent_of_token(i: int) -> int | None:
+        return bisect_right(sent_starts, i) - 1 if 0 <= i < len(doc) else None
+
     for ent in doc.ents:
-        k = sent_of_token.get(ent.start, 0)
+        k = sent_of_token(ent.start)
         # a rule with max_scope looks at a token window that can cross sentences; keep only
         # modifiers whose trigger is in the target's own sentence
         modifiers = frozenset(
-            m.category for m in ent._.modifiers if sent_of_token.get(m.modifier_span[0]) == k
+            m.category for m in ent._.modifiers if sent_of_token(m.modifier_span[0]) == k
         )
         literal = ent._.literal or ent.label_
         levels: tuple[str, ...] = ()
@@ -87,7 +103,7 @@ def doc_to_sentences(doc: Doc, text: str | None = None) -> list[Sentence]:
             sent=k,
             token=ent.start,
             token_end=ent.end,
-            section=_section_of(doc, ent.start),
+            section=sections[ent.start],
             modifiers=modifiers,
             levels=levels,
         )

@@ -33,6 +33,8 @@ import os
 import re
 import threading
 import zipfile
+from collections import Counter
+from operator import mul
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,18 +221,31 @@ def _cue_classes(word: str) -> tuple[str, ...]:
     return tuple(name for name, pat in CUES.items() if pat.match(word))
 
 
-def _cues(words: list[str], i: int) -> list[str]:
-    """Cue classes of words[i], each marked _neg when a negation word is close."""
-    found = _cue_classes(words[i])
+@functools.lru_cache(maxsize=65536)
+def _negates(word: str) -> bool:
+    return _NEGATION.match(word) is not None
+
+
+def _cues(words: list[str], i: int, found: tuple[str, ...] | None = None) -> list[str]:
+    """Cue classes of words[i] (`found`, if the caller has them), each marked _neg when a negation
+    word is close."""
+    if found is None:
+        found = _cue_classes(words[i])
     if not found:
         return []
     before, after = NEGATION_WINDOW
-    neg = any(_NEGATION.match(x) for x in words[max(0, i - before) : i] + words[i + 1 : i + 1 + after])
+    neg = any(map(_negates, words[max(0, i - before) : i] + words[i + 1 : i + 1 + after]))
     return [name + ("_neg" if neg else "") for name in found]
 
 
 def _cue_set(words: list[str]) -> set[str]:
-    return {c for i in range(len(words)) for c in _cues(words, i)}
+    # most words are no cue: look the class up first, call _cues only for cue words
+    out: set[str] = set()
+    for i, word in enumerate(words):
+        found = _cue_classes(word)
+        if found:
+            out.update(_cues(words, i, found))
+    return out
 
 
 def _note_cues(text: str) -> list[str]:
@@ -242,7 +257,10 @@ def _note_cues(text: str) -> list[str]:
         _, classes = _section_at(headings, para.start())
         words = _WORD_RE.findall(para.group(0))
         for i, w in enumerate(words):
-            for cue in _cues(words, i):
+            found = _cue_classes(w)
+            if not found:
+                continue
+            for cue in _cues(words, i, found):
                 out.append(f"nc_{cue}")
                 out.append(f"nc_{cue}_{w[:6]}")
                 out += [f"nc_{cue}_in_{c}" for c in classes]
@@ -479,12 +497,16 @@ class LinearHead:
         self.classes_ = spec["classes"]
 
     def _vector(self, doc: str) -> dict[int, float]:
+        # Counter keeps first-occurrence order, so the sums below add in the same order as ever
+        # (same floating-point results as the token-by-token loop this replaced)
+        vocabulary = self.vocabulary
         counts: dict[int, int] = {}
-        for token in _TOKENS.findall(doc):
-            j = self.vocabulary.get(token)
+        for token, n in Counter(_TOKENS.findall(doc)).items():
+            j = vocabulary.get(token)
             if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        vec = {j: (1.0 + math.log(n)) * self.idf[j] for j, n in counts.items()}
+                counts[j] = n
+        idf = self.idf
+        vec = {j: (_SUBLINEAR[n] if n < len(_SUBLINEAR) else 1.0 + math.log(n)) * idf[j] for j, n in counts.items()}
         norm = math.sqrt(sum(v * v for v in vec.values()))
         return {j: v / norm for j, v in vec.items()} if norm else vec
 
@@ -492,7 +514,9 @@ class LinearHead:
         out = []
         for doc in docs:
             vec = self._vector(doc)
-            scores = [b + sum(row[j] * v for j, v in vec.items()) for row, b in zip(self.coef, self.intercept)]
+            keys, values = list(vec), list(vec.values())
+            # sum(map(mul, ...)) adds left to right from 0 like the generator it replaced
+            scores = [b + sum(map(mul, map(row.__getitem__, keys), values)) for row, b in zip(self.coef, self.intercept)]
             if len(scores) == 1:  # binary: one row of coefficients for the second class
                 p = 1.0 / (1.0 + math.exp(-scores[0]))
                 out.append([1.0 - p, p])
@@ -505,6 +529,7 @@ class LinearHead:
 
 
 _TOKENS = re.compile(r"\S+")
+_SUBLINEAR = [0.0] + [1.0 + math.log(n) for n in range(1, 64)]  # sublinear tf, 1 + log(n), for small n
 
 
 def export_runtime(estimators: dict[str, Any]) -> dict:

@@ -67,12 +67,14 @@ def build_pipeline() -> Language:
     _import_medspacy()
     from . import components  # noqa: F401  (registers spinecode factories; needs medspaCy)
     from .components import fast_context, fast_regex
+    from .doc_text import TextKeepingTokenizer
 
     fast_regex.install()
     fast_context.install()
 
     nlp = spacy.blank("en")
     _tokenizer_infixes(nlp)
+    nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)
     nlp.add_pipe(
         "spinecode_sectionizer",
         config={"rules": str(pattern_path("sections")), "phrase_matcher_attr": "LOWER"},

@@ -73,3 +73,19 @@ def test_legacy_code_set_adds_imaging_per_body():
 def test_unknown_code_set_is_refused():
     with pytest.raises(ValueError):
         Extractor(code_set="2009")
+
+
+def test_extraction_imports_no_heavy_module():
+    """The one-note CLI's start-up: QuickUMLS (→ nltk → scipy) and scikit-learn/skops stay unloaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from extractor import extract\n"
+        "extract('Vertebroplasty of T12 with 3 mL PMMA.')\n"
+        "heavy = ('quickumls', 'nltk', 'scipy', 'sklearn', 'skops', 'pandas')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
