@@ -161,6 +161,11 @@ class LevelMention:
 
 def find_levels(text: str) -> list[LevelMention]:
     """Level mentions in the text (T12, T-12, 'tea twelve', 'twelfth thoracic', T11-L1, sacrum, dens)."""
+    return list(_find_levels(text))
+
+
+@functools.lru_cache(maxsize=4)  # featurize and confidence._level_signals ask for the same note
+def _find_levels(text: str) -> tuple[LevelMention, ...]:
     low = text.lower()
     out: list[LevelMention] = []
     for m in _LEVEL_RE.finditer(low):
@@ -185,7 +190,7 @@ def find_levels(text: str) -> list[LevelMention]:
         level = "C2" if m.group(0) in ("dens", "odontoid") else "sacrum"
         out.append(LevelMention(m.start(), m.end(), (level,), False))
     out.sort(key=lambda x: x.start)
-    return out
+    return tuple(out)
 
 
 def _headings(text: str) -> list[tuple[int, str]]:
@@ -501,7 +506,7 @@ class LinearHead:
         # (same floating-point results as the token-by-token loop this replaced)
         vocabulary = self.vocabulary
         counts: dict[int, int] = {}
-        for token, n in Counter(_TOKENS.findall(doc)).items():
+        for token, n in _token_counts(doc).items():
             j = vocabulary.get(token)
             if j is not None:
                 counts[j] = n
@@ -528,7 +533,10 @@ class LinearHead:
         return out
 
 
-_TOKENS = re.compile(r"\S+")
+@functools.lru_cache(maxsize=64)  # the level and biopsy heads read the same rows
+def _token_counts(doc: str) -> Counter:
+    # str.split() and re's \S+ split on the same (Unicode) whitespace
+    return Counter(doc.split())
 _SUBLINEAR = [0.0] + [1.0 + math.log(n) for n in range(1, 64)]  # sublinear tf, 1 + log(n), for small n
 
 
