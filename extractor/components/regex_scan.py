@@ -25,6 +25,7 @@ import os
 import platform
 import re
 import tempfile
+from bisect import bisect_right
 import threading
 from pathlib import Path
 
@@ -347,7 +348,7 @@ class RegexScanner:
         windows: dict[int, list[tuple[int, int]]] = {}
         for pattern_id, found in raw.items():
             if to_char is not None:
-                found = [(to_char[start], to_char[end]) for start, end in found]
+                found = [(to_char(start), to_char(end)) for start, end in found]
             found.sort()
             merged = [found[0]]
             for start, end in found[1:]:
@@ -361,13 +362,23 @@ class RegexScanner:
         return windows
 
 
-def _byte_to_char(text: str) -> list[int]:
-    """Map each UTF-8 byte offset (0..len) of text to the offset of the character holding it."""
-    mapping: list[int] = []
-    for index, ch in enumerate(text):
-        mapping.extend([index] * len(ch.encode("utf-8")))
-    mapping.append(len(text))
-    return mapping
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _byte_to_char(text: str):
+    """A function mapping a UTF-8 byte offset of text to its character offset (for offsets on character
+    boundaries, which is where Hyperscan reports in UTF-8 mode)."""
+    byte_ends: list[int] = []  # byte offset just after each non-ASCII character
+    extra: list[int] = [0]  # bytes beyond one per character, up to and including that character
+    for found in _NON_ASCII.finditer(text):
+        width = len(found.group().encode("utf-8"))
+        byte_ends.append(found.start() + extra[-1] + width)
+        extra.append(extra[-1] + width - 1)
+
+    def to_char(offset: int) -> int:
+        return offset - extra[bisect_right(byte_ends, offset)]
+
+    return to_char
 
 
 # windows up to this long are tried position by position; longer ones by one `search` from their start

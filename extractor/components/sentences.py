@@ -8,9 +8,11 @@ slow (≈ 85 % of a stock medspaCy pipeline's time) and logs note text, so we us
 import re
 
 import numpy
-from spacy.attrs import SENT_START
+from spacy.attrs import IDX, IS_ALPHA, IS_LOWER, IS_SPACE, IS_TITLE, LENGTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
+
+from ..doc_text import doc_text
 
 _ABBREVIATIONS = frozenset(
     ["dr", "mr", "mrs", "ms", "vs", "e.g", "i.e", "approx", "st", "no", "fig", "pt", "etc", "cf", "al", "inc", "ca", "jr", "sr", "prof", "dept"]
@@ -31,10 +33,15 @@ class ClinicalSentences:
         n = len(doc)
         if n == 0:
             return doc
-        # plain lists once per doc: Token objects are costly to create, and this loop looks back often
-        texts = [t.text for t in doc]
-        spaces = [t.whitespace_ for t in doc]
-        is_space = [t.is_space for t in doc]
+        # plain lists from one array call and the text: Token objects are costly to create, and this
+        # loop looks back often
+        note = doc_text(doc)
+        starts_, lengths, is_space, is_title, is_alpha, is_lower = (
+            doc.to_array([IDX, LENGTH, IS_SPACE, IS_TITLE, IS_ALPHA, IS_LOWER]).T.tolist()
+        )
+        ends_ = [start + length for start, length in zip(starts_, lengths)]
+        texts = [note[start:end] for start, end in zip(starts_, ends_)]
+        spaces = [note[end:start] for end, start in zip(ends_, starts_[1:] + [len(note)])]
         newlines = [texts[k].count("\n") + spaces[k].count("\n") for k in range(n)]
         starts = [False] * n
         starts[0] = True
@@ -73,15 +80,15 @@ class ClinicalSentences:
                     or (text.isdigit() and len(text) <= 2 and nxt in (")", "."))
                     or (_LEVEL_LABEL.match(text) and nxt == ":")
                     or (text.isupper() and len(text) > 2 and prev in _TERMINAL)
-                    or (doc[i].is_title and prev in _TERMINAL)
+                    or (is_title[i] and prev in _TERMINAL)
                 ):
                     starts[i] = True
             elif prev in {".", "!", "?"}:
                 before = texts[j - 1].lower() if j > 0 else ""
                 if before not in _ABBREVIATIONS and not (len(before) == 1 and before.isalpha() and spaces[j] == ""):
                     # dictated headings ("biopsy. none, patient declined") stay with their value
-                    words = sum(1 for k in range(last_start, j) if doc[k].is_alpha) if j - last_start < 4 else 9
-                    starts[i] = not (words <= 1 and doc[i].is_lower and doc[i].is_alpha)
+                    words = sum(is_alpha[last_start:j]) if j - last_start < 4 else 9
+                    starts[i] = not (words <= 1 and is_lower[i] and is_alpha[i])
             elif _LIST_MARK.match(text) and text[0].isdigit() and prev in _TERMINAL:
                 starts[i] = True
         # one call: the per-token `is_sent_start` setter checks the whole doc's annotation each time
