@@ -93,11 +93,11 @@ class Extractor:
         return self._from_doc(self.nlp(normalize(text)), text, note_id, date_of_service)
 
     def _from_doc(self, doc, text: str, note_id, date_of_service) -> NoteResult:
-        from .mentions import doc_to_sentences
+        from .mentions import doc_to_sentences, token_texts
 
         try:
             sentences = doc_to_sentences(doc, text)
-            facts = assemble(sentences, text, lambda i: doc[i].text)
+            facts = assemble(sentences, text, token_texts(doc).__getitem__)
             coding = assign_codes(facts, self.code_set, date_of_service)
         except Exception as exc:  # noqa: BLE001  a bug must not stop a batch; the message never holds note text
             return error_result(note_id, "ProcessingError", f"{type(exc).__name__} while processing note")
