@@ -14,10 +14,14 @@ import warnings
 from functools import lru_cache
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import Callable
 
 import spacy
 from spacy.language import Language
-from spacy.util import compile_infix_regex
+from spacy.tokenizer import Tokenizer
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
+
+from .doc_text import TextKeepingTokenizer
 
 # the TargetMatcher keeps an empty PhraseMatcher (all our rules are regex or token patterns)
 warnings.filterwarnings("ignore", message=r"\[W036\]")
@@ -51,15 +55,36 @@ def pattern_path(name: str) -> Path:
         return Path(path)
 
 
-def _tokenizer_infixes(nlp: Language) -> None:
-    infixes = list(nlp.Defaults.infixes) + [
-        r"(?<=[A-Za-z])-(?=[0-9])",  # T-12 → T - 12
-        r"(?<=[0-9A-Za-z])/(?=[0-9A-Za-z])",  # T12/L1
-        r"(?<=[0-9])-(?=[A-Za-z])",  # T12-L1
-        r"(?<=[0-9])(?=(?:ml|mL|cc)\b)",  # 4.5mL
-        r"(?<=[0-9])[,;](?=[A-Za-z])",
-    ]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+# level notations the default English infixes keep whole
+EXTRA_INFIXES = [
+    r"(?<=[A-Za-z])-(?=[0-9])",  # T-12 → T - 12
+    r"(?<=[0-9A-Za-z])/(?=[0-9A-Za-z])",  # T12/L1
+    r"(?<=[0-9])-(?=[A-Za-z])",  # T12-L1
+    r"(?<=[0-9])(?=(?:ml|mL|cc)\b)",  # 4.5mL
+    r"(?<=[0-9])[,;](?=[A-Za-z])",
+]
+
+
+@registry.tokenizers("spinecode.ClinicalTokenizer.v1")
+def create_clinical_tokenizer() -> Callable[[Language], TextKeepingTokenizer]:
+    """spaCy's default tokenizer (spacy.Tokenizer.v1) with EXTRA_INFIXES, built once: setting
+    `infix_finditer` afterwards would load the ≈ 2,700 special cases a second time (≈ 0.1 s)."""
+
+    def tokenizer_factory(nlp: Language) -> TextKeepingTokenizer:
+        defaults = nlp.Defaults
+        return TextKeepingTokenizer(
+            Tokenizer(
+                nlp.vocab,
+                rules=defaults.tokenizer_exceptions,
+                prefix_search=compile_prefix_regex(defaults.prefixes).search if defaults.prefixes else None,
+                suffix_search=compile_suffix_regex(defaults.suffixes).search if defaults.suffixes else None,
+                infix_finditer=compile_infix_regex(list(defaults.infixes or ()) + EXTRA_INFIXES).finditer,
+                token_match=defaults.token_match,
+                url_match=defaults.url_match,
+            )
+        )
+
+    return tokenizer_factory
 
 
 def build_pipeline() -> Language:
@@ -67,14 +92,11 @@ def build_pipeline() -> Language:
     _import_medspacy()
     from . import components  # noqa: F401  (registers spinecode factories; needs medspaCy)
     from .components import fast_context, fast_regex
-    from .doc_text import TextKeepingTokenizer
 
     fast_regex.install()
     fast_context.install()
 
-    nlp = spacy.blank("en")
-    _tokenizer_infixes(nlp)
-    nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "spinecode.ClinicalTokenizer.v1"}}})
     nlp.add_pipe(
         "spinecode_sectionizer",
         config={"rules": str(pattern_path("sections")), "phrase_matcher_attr": "LOWER"},
