@@ -14,7 +14,8 @@ process's peak RSS and the ratios the issue asks for. Then it times `spinecode e
 process (median of --cli-runs) next to `python -c "import spacy"` and `python -c "import medspacy"`.
 
 Optional: --stages (time every pipeline component and every post-processing step per note),
---profile FILE (pyinstrument over spinecode1), --importtime (top imports of the CLI path),
+--top N (cProfile's top functions by self time), --profile FILE (pyinstrument over spinecode1),
+--importtime (top imports of the CLI path),
 --json FILE (all numbers, machine-readable). See benchmarks/README.md.
 
 Note text is never printed (PyRuSH's loguru logger, which logs it, is disabled).
@@ -414,39 +415,35 @@ def import_time(note: Path, top: int = 20) -> list[tuple[float, str]]:
 # ----------------------------------------------------------------------------------------------- stages / profile
 
 
-def stage_breakdown(items, nlp=None, quiet: bool = False) -> dict | None:
-    """Per-note CPU ms of each pipeline component and each post-processing step of Extractor.extract.
+def stage_breakdown(items, rounds: int = 3, quiet: bool = False) -> dict | None:
+    """Per-note CPU ms of each pipeline component and each post-processing step of Extractor.extract,
+    the best of `rounds` passes over the notes per stage (a shared machine slows single passes).
 
     The components are called one by one; the post-processing is Extractor._from_doc itself, with the
     functions it calls (mentions.doc_to_sentences, api.assemble, api.assign_codes, api.score) wrapped by
     timers, so this follows extractor/api.py as it changes; whatever is not wrapped lands in "post, other".
-    nlp: a pipeline to use instead of the process-wide one (the --what-if experiments pass patched ones).
     """
     from extractor import api, mentions
     from extractor.text import normalize
 
     pc = time.process_time  # CPU time of this process: other processes on a busy machine barely move it
     ex = api.Extractor()
-    if nlp is not None:
-        ex.nlp = nlp
     nlp = ex.nlp
-    acc: dict[str, float] = {"tokenizer": 0.0}
-    for name, _ in nlp.pipeline:
-        acc[name] = 0.0
+    best: dict[str, float] = {}
+    acc: dict[str, float] = {}
     wrapped: list[tuple[object, str, object]] = []
 
     def wrap(module, attr: str, label: str) -> None:
         fn = getattr(module, attr, None)
         if fn is None:
             return
-        acc[label] = 0.0
 
         def timed(*args, **kwargs):
             t = pc()
             try:
                 return fn(*args, **kwargs)
             finally:
-                acc[label] += pc() - t
+                acc[label] = acc.get(label, 0.0) + pc() - t
 
         setattr(module, attr, timed)
         wrapped.append((module, attr, fn))
@@ -455,417 +452,93 @@ def stage_breakdown(items, nlp=None, quiet: bool = False) -> dict | None:
     wrap(api, "assemble", "assemble")
     wrap(api, "assign_codes", "coding")
     wrap(api, "score", "confidence (+ model)")
-    post = 0.0
-    acc["post, other"] = acc["to_dict"] = acc["json"] = 0.0
+    inner_labels = ("mentions", "assemble", "coding", "confidence (+ model)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ex.extract(items[0][1], note_id=items[0][0])  # one-off loads (e.g. a model) stay out of the numbers
-            for key in acc:
-                acc[key] = 0.0
-            for k, (note_id, text) in enumerate(items):
-                t = pc()
-                doc = nlp.make_doc(normalize(text))
-                acc["tokenizer"] += pc() - t
-                for name, proc in nlp.pipeline:
+            for _ in range(max(1, rounds)):
+                acc.clear()
+                acc["tokenizer"] = 0.0
+                for name, _ in nlp.pipeline:
+                    acc[name] = 0.0
+                post = 0.0
+                for k, (note_id, text) in enumerate(items):
                     t = pc()
-                    doc = proc(doc)
-                    acc[name] += pc() - t
-                t = pc()
-                result = ex._from_doc(doc, text, note_id, None)
-                post += pc() - t
-                t = pc()
-                record = result.to_dict()
-                t2 = pc()
-                line = json.dumps(record, ensure_ascii=False)
-                acc["to_dict"] += t2 - t
-                acc["json"] += pc() - t2
-                if k == 0 and line != json.dumps(ex.extract(text, note_id=note_id).to_dict(), ensure_ascii=False):
-                    print("  WARNING: the stage breakdown no longer mirrors Extractor.extract "
-                          "(update stage_breakdown in benchmarks/throughput.py)")
+                    doc = nlp.make_doc(normalize(text))
+                    acc["tokenizer"] += pc() - t
+                    for name, proc in nlp.pipeline:
+                        t = pc()
+                        doc = proc(doc)
+                        acc[name] += pc() - t
+                    t = pc()
+                    result = ex._from_doc(doc, text, note_id, None)
+                    post += pc() - t
+                    t = pc()
+                    record = result.to_dict()
+                    t2 = pc()
+                    line = json.dumps(record, ensure_ascii=False)
+                    acc["to_dict"] = acc.get("to_dict", 0.0) + t2 - t
+                    acc["json"] = acc.get("json", 0.0) + pc() - t2
+                    if k == 0 and line != json.dumps(ex.extract(text, note_id=note_id).to_dict(), ensure_ascii=False):
+                        print("  WARNING: the stage breakdown no longer mirrors Extractor.extract "
+                              "(update stage_breakdown in benchmarks/throughput.py)")
+                acc["post, other"] = max(0.0, post - sum(acc.get(key, 0.0) for key in inner_labels))
+                for key, value in acc.items():
+                    best[key] = min(best.get(key, value), value)
     except Exception as exc:  # noqa: BLE001
         print(f"\nstage breakdown unavailable ({type(exc).__name__}: {exc}); extractor internals changed?")
         return None
     finally:
         for module, attr, fn in wrapped:
             setattr(module, attr, fn)
-    inner = sum(v for key, v in acc.items() if key in ("mentions", "assemble", "coding", "confidence (+ model)"))
-    acc["post, other"] = max(0.0, post - inner)
-    total = sum(acc.values())
+    order = ["tokenizer"] + [name for name, _ in nlp.pipeline] + list(inner_labels) + ["post, other", "to_dict", "json"]
+    stages = {name: best.get(name, 0.0) for name in order}
+    total = sum(stages.values())
     n = len(items)
     if not quiet:
-        print(f"\nper-note CPU time by stage ({n} notes, one note at a time; total {1e3 * total / n:.1f} ms/note "
-              f"= {n / total:.1f} notes per CPU-second):")
-        for name, secs in acc.items():
+        print(f"\nper-note CPU time by stage ({n} notes, one note at a time, best of {rounds} rounds per stage; "
+              f"total {1e3 * total / n:.1f} ms/note = {n / total:.1f} notes per CPU-second):")
+        for name, secs in stages.items():
             print(f"  {name:<24} {1e3 * secs / n:7.2f} ms  {100 * secs / total:5.1f} %")
-    return {name: 1e3 * secs / n for name, secs in acc.items()}
+    return {name: 1e3 * secs / n for name, secs in stages.items()}
 
 
-# ----------------------------------------------------------------------------------------------- what-if
+def top_functions(items, top: int) -> list[dict]:
+    """cProfile over spinecode (1 worker): the functions with the most self time, as the profile's top
+    entries (stdlib only, so it runs wherever the benchmark runs)."""
+    import cProfile
+    import pstats
+
+    mode = Spinecode(1)
+    mode.build()
+    mode.run(items[:10])
+    profiler = cProfile.Profile()
+    profiler.enable()
+    mode.run(items)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    rows = []
+    for (filename, line, name), (calls, _, self_time, cumulative, _) in stats.stats.items():
+        rows.append({"function": f"{_short(filename)}:{line}({name})", "calls_per_note": calls / len(items),
+                     "self_ms_per_note": 1e3 * self_time / len(items), "self_share": self_time / total,
+                     "cumulative_ms_per_note": 1e3 * cumulative / len(items)})
+    rows.sort(key=lambda r: -r["self_ms_per_note"])
+    print(f"\ncProfile of spinecode (1 worker, {len(items)} notes; under the profiler everything runs ≈ 2x slower): "
+          f"top {top} by self time")
+    print(f"  {'self ms/note':>12} {'share':>6} {'cum ms/note':>11} {'calls/note':>10}  function")
+    for r in rows[:top]:
+        print(f"  {r['self_ms_per_note']:12.3f} {100 * r['self_share']:5.1f}% {r['cumulative_ms_per_note']:11.3f} "
+              f"{r['calls_per_note']:10.1f}  {r['function']}")
+    return rows[:top]
 
 
-def what_if(items, repeats: int = 3) -> list[dict]:
-    """Measure candidate optimisations by monkeypatching medspaCy / spinecode *in this process only*.
-
-    Nothing on disk changes. Each step is cumulative and its records are compared with the unpatched
-    pipeline's on the same notes ("identical" = every JSON record equal). A step that the code already
-    does, or whose patch no longer applies (the code it targets changed), is reported and skipped. The
-    regex steps work on the compiled patterns the matchers hold (`RegexMatcher._patterns`), so they apply
-    to medspaCy's RegexMatcher and to any subclass spinecode installs. These are estimates for the owners
-    of extractor/ and patterns/, not a supported configuration.
-    """
-    import inspect
-    import re
-    import tempfile
-    import textwrap
-
-    import numpy as np
-
-    from extractor.pipeline import get_pipeline
-
-    get_pipeline()  # imports medspaCy the way spinecode does (without QuickUMLS) before we reach into it
-    from medspacy.common import medspacy_matcher as mm
-    from medspacy.common import regex_matcher as rx
-    from medspacy.common.util import get_token_for_char
-    from medspacy.target_matcher import target_matcher as tm
-    from spacy.attrs import SENT_START
-    from spacy.tokens import Span
-
-    from extractor import pipeline as pipeline_mod
-    from extractor.api import Extractor
-    from extractor.components import sentences as sentences_mod
-
-    def records(nlp) -> list[str]:
-        ex = Extractor()
-        ex.nlp = nlp
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return [json.dumps(r.to_dict(), ensure_ascii=False) for r in ex.pipe(items)]
-
-    def regex_matchers(nlp) -> dict[str, object]:
-        """component name -> the RegexMatcher inside it (found by walking attributes a few levels deep)."""
-        found: dict[str, object] = {}
-
-        def walk(obj, name: str, depth: int) -> None:
-            if isinstance(getattr(obj, "_patterns", None), dict) and hasattr(obj, "resolve_start"):
-                found[name] = obj
-                return
-            if depth == 0 or not hasattr(obj, "__dict__"):
-                return
-            for value in vars(obj).values():
-                if hasattr(value, "__dict__") and value.__class__.__module__.split(".")[0] in ("medspacy", "extractor"):
-                    walk(value, name, depth - 1)
-
-        for name, component in nlp.pipeline:
-            walk(component, name, 3)
-        return found
-
-    # -- step: doc.text once per matcher call (only if the stock matcher is in use)
-    def text_once(self, doc):
-        text = doc.text
-        matches = []
-        for match_id, patterns in self._patterns.items():
-            on_match = self._callbacks[match_id]
-            for pattern in patterns:
-                for m in pattern.finditer(text):
-                    span = doc.char_span(m.start(), m.end())
-                    if span is None:
-                        start = get_token_for_char(doc, m.start(), resolve=self.resolve_start)
-                        end = get_token_for_char(doc, m.end(), resolve=self.resolve_end)
-                        span = doc[start.i: len(doc) if end is None else end.i]
-                    if len(span):
-                        matches.append((match_id, span.start, span.end))
-                    if on_match is not None:
-                        on_match(self, doc, len(matches) - 1, matches)
-        return matches
-
-    def patch_text_once():
-        if mm.RegexMatcher is not rx.RegexMatcher:
-            return f"already in the code ({mm.RegexMatcher.__name__})"
-        rx.RegexMatcher.__call__ = text_once
-        return True
-
-    # -- step: doc.ents set once (only if the targets component lets TargetMatcher add entities one by one)
-    original_target_call = tm.TargetMatcher.__call__
-
-    def ents_once(self, doc):
-        if not self.result_type or self.result_type.lower() != "ents":
-            return original_target_call(self, doc)
-        matcher = self._TargetMatcher__matcher
-        ents, taken = list(doc.ents), bytearray(len(doc))
-        for e in ents:
-            taken[e.start:e.end] = b"\x01" * (e.end - e.start)
-        for rule_id, start, end in matcher(doc):
-            if any(taken[start:end]):  # the original skips a span that overlaps an entity (ValueError)
-                continue
-            rule = matcher.rule_map[self.nlp.vocab.strings[rule_id]]
-            span = Span(doc, start=start, end=end, label=rule.category)
-            span._.target_rule = rule
-            for attribute, value in (rule.attributes or {}).items():
-                setattr(span._, attribute, value)
-            taken[start:end] = b"\x01" * (end - start)
-            ents.append(span)
-        doc.ents = ents
-        return doc
-
-    def patch_ents_once():
-        nlp = get_pipeline()
-        uses_ents = [c for _, c in nlp.pipeline if isinstance(c, tm.TargetMatcher) and c.result_type == "ents"]
-        uses_ents += [c for _, c in nlp.pipeline
-                      if isinstance(getattr(c, "matcher", None), tm.TargetMatcher) and c.matcher.result_type == "ents"]
-        if not uses_ents:
-            return "already in the code (no TargetMatcher with result_type='ents')"
-        tm.TargetMatcher.__call__ = ents_once
-        return True
-
-    # -- step: re.ASCII (recompile what the matchers hold)
-    def ascii_flags(nlp) -> bool:
-        for matcher in regex_matchers(nlp).values():
-            matcher._patterns = {mid: [re.compile(p.pattern, (p.flags & ~re.UNICODE) | re.ASCII) for p in pats]
-                                 for mid, pats in matcher._patterns.items()}
-        return bool(regex_matchers(nlp))
-
-    # -- source-level patches of spinecode functions (read now, and only if the source is the loaded code)
-    def loaded_source(func) -> str:
-        try:
-            src = textwrap.dedent(inspect.getsource(func))
-            probe: dict = dict(func.__globals__)
-            exec(compile(src, "<probe>", "exec"), probe)  # noqa: S102
-            return src if probe[func.__name__].__code__.co_code == func.__code__.co_code else ""
-        except (OSError, TypeError, SyntaxError, KeyError):
-            return ""
-
-    def patch_source(owner, func, src: str, old: str, new: str, extra: dict):
-        if not src or old not in src:
-            return "patch no longer applies (the code changed)"
-        namespace = {**func.__globals__, **extra}
-        exec(compile(src.replace(old, new), inspect.getsourcefile(func) or "<patched>", "exec"), namespace)  # noqa: S102
-        setattr(owner, func.__name__, namespace[func.__name__])
-        return True
-
-    # -- step: sentence starts with one Doc.from_array
-    sentences_call = sentences_mod.ClinicalSentences.__call__
-    sentences_src = loaded_source(sentences_call)
-
-    def _doc_from_array_sent_start(doc, starts):
-        arr = np.where(np.asarray(starts, dtype=bool), 1, -1).astype(np.int64).view(np.uint64)
-        doc.from_array([SENT_START], arr.reshape(-1, 1))
-
-    def sent_starts_from_array():
-        return patch_source(sentences_mod.ClinicalSentences, sentences_call, sentences_src,
-                            "for i, tok in enumerate(doc):\n        tok.is_sent_start = starts[i]",
-                            "_doc_from_array_sent_start(doc, starts)",
-                            {"_doc_from_array_sent_start": _doc_from_array_sent_start})
-
-    # -- step: the confidence model's word cues, memoised per word instead of every cue regex on every word
-    try:
-        from extractor import model as model_mod
-
-        cues_func = model_mod._cues
-        cues_src = loaded_source(cues_func)
-    except (ImportError, AttributeError):
-        model_mod, cues_func, cues_src = None, None, ""
-
-    def memo_cues():
-        if model_mod is None:
-            return "patch no longer applies (no extractor.model._cues)"
-        cue_names = functools.lru_cache(maxsize=65536)(
-            lambda w: tuple(name for name, pat in model_mod.CUES.items() if pat.match(w)))
-        return patch_source(model_mod, cues_func, cues_src,
-                            "found = [name for name, pat in CUES.items() if pat.match(w)]",
-                            "found = list(_bench_cue_names(w))", {"_bench_cue_names": cue_names})
-
-    # -- pattern stand-ins: whatever matcher is in use calls pattern.finditer(text)
-    class RangedPattern:
-        """A compiled pattern that only searches the character ranges `shared["ranges"]` holds."""
-
-        def __init__(self, pattern, shared):
-            self.inner, self.shared = pattern, shared
-            self.pattern, self.flags = pattern.pattern, pattern.flags
-
-        def finditer(self, text, *args):
-            for a, b in self.shared["ranges"]:
-                yield from self.inner.finditer(text, a, b)
-
-    class GatedMatcher:
-        """ConText's MedspacyMatcher, run only inside sentences that hold a target (an entity)."""
-
-        def __init__(self, inner, shared):
-            self.inner, self.shared = inner, shared
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        def __call__(self, doc):
-            sent_starts = {ent.sent.start for ent in doc.ents}
-            keep = bytearray(len(doc))
-            ranges = []
-            for sent in doc.sents:
-                if sent.start in sent_starts:
-                    keep[sent.start:sent.end] = b"\x01" * (sent.end - sent.start)
-                    ranges.append((sent.start_char, sent.end_char))
-            self.shared["ranges"] = ranges
-            return [m for m in self.inner(doc) if keep[m[1]]]
-
-    def gate_context(nlp) -> bool:
-        try:
-            context = nlp.get_pipe("medspacy_context")
-            regex = regex_matchers(nlp)["medspacy_context"]
-            shared: dict = {"ranges": []}
-            regex._patterns = {mid: [RangedPattern(p, shared) for p in pats] for mid, pats in regex._patterns.items()}
-            context._ConText__matcher = GatedMatcher(context._ConText__matcher, shared)
-        except (KeyError, AttributeError):
-            return False
-        return True
-
-    def leading_group(src: str) -> str:
-        """'(?m)(?:...)' at the start of a pattern (inline flags + first group), or ''."""
-        k = 4 if src.startswith("(?m)") else 0
-        if src[k:k + 1] != "(":
-            return ""
-        depth, i, in_class = 0, k, False
-        while i < len(src):
-            c = src[i]
-            if c == "\\":
-                i += 2
-                continue
-            if in_class:
-                in_class = c != "]"
-            elif c == "[":
-                in_class = True
-            elif c == "(":
-                depth += 1
-            elif c == ")":
-                depth -= 1
-                if depth == 0:
-                    return src[: i + 1]
-            i += 1
-        return ""
-
-    class CandidateScan:
-        """One zero-width scan for the positions where any rule of a group (sharing a prefix) matches."""
-
-        def __init__(self, finder):
-            self.finder, self.text, self.positions = finder, None, []
-
-        def at(self, text):
-            if text is not self.text and text != self.text:
-                self.text, self.positions = text, [m.start() for m in self.finder.finditer(text)]
-            return self.positions
-
-    class CandidatePattern:
-        """One rule of a group: tried only where the group's scan found a candidate, non-overlapping like
-        its own finditer, so the matches are the same."""
-
-        def __init__(self, pattern, scan):
-            self.inner, self.scan = pattern, scan
-            self.pattern, self.flags = pattern.pattern, pattern.flags
-
-        def finditer(self, text, *args):
-            last_end = -1
-            for pos in self.scan.at(text):
-                if pos < last_end:
-                    continue
-                m = self.inner.match(text, pos)
-                if m is not None:
-                    last_end = max(m.end(), pos + 1)
-                    yield m
-
-    def combine_sections(nlp) -> bool:
-        try:
-            regex = regex_matchers(nlp)["medspacy_sectionizer"]
-        except KeyError:
-            return False
-        groups: dict[str, list] = {}
-        for patterns in regex._patterns.values():
-            for p in patterns:
-                groups.setdefault(leading_group(p.pattern), []).append(p)
-        scans = {}
-        for prefix, members in groups.items():
-            if prefix and len(prefix) >= 30 and len(members) >= 3:
-                body = "|".join(f"(?:{p.pattern[len(prefix):]})" for p in members)
-                scans[prefix] = CandidateScan(re.compile(f"{prefix}(?=(?:{body}))", members[0].flags))
-        if not scans:
-            return False
-        regex._patterns = {mid: [CandidatePattern(p, scans[leading_group(p.pattern)])
-                                 if leading_group(p.pattern) in scans else p for p in pats]
-                           for mid, pats in regex._patterns.items()}
-        return True
-
-    # every step builds a new pipeline from the rule files: read them from a snapshot taken now, so that
-    # edits to patterns/ made while this runs cannot make two steps differ
-    snapshot = Path(tempfile.mkdtemp(prefix="spinecode-bench-"))
-    for name in pipeline_mod.PATTERN_FILES:
-        (snapshot / pipeline_mod.PATTERN_FILES[name]).write_bytes(pipeline_mod.pattern_path(name).read_bytes())
-    original_pattern_path = pipeline_mod.pattern_path
-    pipeline_mod.pattern_path = lambda name: snapshot / pipeline_mod.PATTERN_FILES[name]
-    saved = (rx.RegexMatcher.__call__, tm.TargetMatcher.__call__, sentences_mod.ClinicalSentences.__call__)
-    saved_cues = cues_func
-
-    steps = [  # (label, patch applied before building, patch applied to each built pipeline)
-        ("baseline (as built today)", None, None),
-        ("+ RegexMatcher builds doc.text once per call, not once per rule", patch_text_once, None),
-        ("+ TargetMatcher sets doc.ents once, not once per match", patch_ents_once, None),
-        ("+ re.ASCII on every regex rule", None, ascii_flags),
-        ("+ sentence starts with one Doc.from_array, not per-token setter", sent_starts_from_array, None),
-        ("+ ConText only in sentences that hold a target", None, gate_context),
-        ("+ section headings sharing a prefix: one candidate scan, rules tried there", None, combine_sections),
-        ("+ confidence model: word cues memoised per word (lru_cache)", memo_cues, None),
-    ]
-    post_hooks: list = []
-    out: list[dict] = []
-    reference: list[str] | None = None
-    print(f"\nwhat-if (cumulative, in-process monkeypatches; {len(items)} notes one at a time, best of {repeats}; "
-          f"'normalised' scales each step by the baseline's tokenizer time over its own; × is on that):")
-    try:
-        for label, apply, post in steps:
-            if apply is not None:
-                applied = apply()
-                if applied is not True:
-                    print(f"  {label}: {applied or 'patch no longer applies'}, skipped")
-                    continue
-            nlp = build_pipeline_fresh()
-            for hook in post_hooks:
-                hook(nlp)
-            if post is not None:
-                if not post(nlp):
-                    print(f"  {label}: patch no longer applies, skipped")
-                    continue
-                post_hooks.append(post)
-            recs = records(nlp)
-            same = "-" if reference is None else ("identical" if recs == reference else
-                                                  f"DIFFERENT in {sum(a != b for a, b in zip(recs, reference))}")
-            reference = reference or recs
-            runs = [stage_breakdown(items, nlp=nlp, quiet=True) or {} for _ in range(repeats)]
-            stages = min(runs, key=lambda st: sum(st.values()))  # the least disturbed run
-            total = sum(stages.values())
-            # the tokenizer's work is the same in every step: its CPU time shows how much a busy machine
-            # slowed this step down (shared caches, clock), and the normalised total corrects for that
-            tok = stages.get("tokenizer") or 1.0
-            base_tok = out[0]["stages"].get("tokenizer", tok) if out else tok
-            normalised = total * base_tok / tok
-            base = out[0]["normalised_ms_per_note"] if out else normalised
-            short = {k.replace("medspacy_", "").replace("spinecode_", ""): round(v, 2) for k, v in stages.items()}
-            out.append({"step": label, "ms_per_note": total, "normalised_ms_per_note": normalised, "records": same,
-                        "stages": short})
-            print(f"  {label:<74} {total:6.1f} CPU ms/note ({normalised:5.1f} normalised)  ×{base / normalised:4.2f}"
-                  f"  records {same}")
-            print("      " + "  ".join(f"{k} {v:.1f}" for k, v in short.items() if v >= 0.1))
-    finally:
-        rx.RegexMatcher.__call__, tm.TargetMatcher.__call__, sentences_mod.ClinicalSentences.__call__ = saved
-        if model_mod is not None:
-            model_mod._cues = saved_cues
-        pipeline_mod.pattern_path = original_pattern_path
-        for path in snapshot.iterdir():
-            path.unlink()
-        snapshot.rmdir()
-    return out
-
-
-def build_pipeline_fresh():
-    from extractor.pipeline import build_pipeline
-
-    return build_pipeline()
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "/extractor/", "lib/python3"):
+        if marker in filename:
+            return filename.split(marker, 1)[1] if marker != "/extractor/" else "extractor/" + filename.split(marker, 1)[1]
+    return filename
 
 
 def profile(items, path: Path) -> None:
@@ -908,8 +581,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=Path, metavar="FILE",
                     help="also profile spinecode (1 worker, 300 notes) with pyinstrument into FILE (.html or .txt)")
     ap.add_argument("--importtime", action="store_true", help="also list the slowest imports of the CLI path")
-    ap.add_argument("--what-if", nargs="?", type=int, const=200, default=0, metavar="N", dest="what_if",
-                    help="also measure candidate optimisations (in-process monkeypatches) over N notes (default 200)")
+    ap.add_argument("--stage-rounds", type=int, default=3, help="rounds of --stages; the best per stage is kept")
+    ap.add_argument("--top", nargs="?", type=int, const=25, default=0, metavar="N",
+                    help="also print cProfile's top N functions by self time (300 notes; default N 25)")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write every number to FILE as JSON")
     args = ap.parse_args(argv)
     if args.quick:
@@ -970,9 +644,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.importtime:
         report["importtime"] = import_time(min(CORPORA[0].glob("*.txt")))
     if args.stages:
-        report["stages_ms_per_note"] = stage_breakdown(repeat_to(corpus, args.stages))
-    if args.what_if:
-        report["what_if"] = what_if(repeat_to(corpus, args.what_if))
+        report["stages_ms_per_note"] = stage_breakdown(repeat_to(corpus, args.stages), rounds=args.stage_rounds)
+    if args.top:
+        report["top_functions"] = top_functions(repeat_to(corpus, 300), args.top)
     if args.profile:
         profile(repeat_to(corpus, 300), args.profile)
     if args.json:
