@@ -24,7 +24,6 @@ Note text is never printed (PyRuSH's loguru logger, which logs it, is disabled).
 from __future__ import annotations
 
 import argparse
-import functools
 import gc
 import json
 import os
@@ -504,6 +503,69 @@ def stage_breakdown(items, rounds: int = 3, quiet: bool = False) -> dict | None:
     return {name: 1e3 * secs / n for name, secs in stages.items()}
 
 
+def floor(texts: list[str], rounds: int = 5) -> dict:
+    """What the fixed pipeline shape costs before any of our own work: the bare tokenizer, our
+    tokenizer, and medspaCy's Sectionizer + TargetMatcher + ConText with the time of their regex
+    scans (FastRegexMatcher calls) taken out. CPU ms per note, best of `rounds`."""
+    import spacy
+
+    from extractor import Extractor
+    from extractor.components import fast_regex
+    from extractor.text import normalize
+
+    texts = [normalize(t) for t in texts]
+    nlp = Extractor().nlp
+    bare = spacy.blank("en")
+    regex = [0.0]
+    original = fast_regex.FastRegexMatcher.__call__
+
+    def timed(self, doc):
+        t = time.process_time()
+        try:
+            return original(self, doc)
+        finally:
+            regex[0] += time.process_time() - t
+
+    medspacy_components = [name for name, _ in nlp.pipeline if name != "spinecode_sentences"]
+    best: dict[str, float] = {}
+    fast_regex.FastRegexMatcher.__call__ = timed
+    try:
+        list(nlp.pipe(texts[:5]))
+        for _ in range(rounds):
+            t = time.process_time()
+            for text in texts:
+                bare(text)
+            row = {"bare tokenizer": time.process_time() - t}
+            t = time.process_time()
+            docs = [nlp.make_doc(text) for text in texts]
+            row["spinecode tokenizer"] = time.process_time() - t
+            regex[0] = 0.0
+            spent = 0.0
+            for name, proc in nlp.pipeline:
+                t = time.process_time()
+                docs = [proc(doc) for doc in docs]
+                if name in medspacy_components:
+                    spent += time.process_time() - t
+            row["medspaCy components"] = spent
+            row["their regex scans"] = regex[0]
+            row["medspaCy components without regex"] = spent - regex[0]
+            for key, value in row.items():
+                best[key] = min(best.get(key, value), value)
+    finally:
+        fast_regex.FastRegexMatcher.__call__ = original
+    out = {key: 1e3 * value / len(texts) for key, value in best.items()}
+    goal = out["bare tokenizer"] / GOAL_VS_TOKENIZER
+    shape_floor = out["spinecode tokenizer"] + out["medspaCy components without regex"]
+    print(f"\nfloor of the fixed shape ({len(texts)} notes, CPU ms/note, best of {rounds}):")
+    for key, value in out.items():
+        print(f"  {key:<36} {value:6.2f}")
+    print(f"  {'goal (bare tokenizer / ' + str(GOAL_VS_TOKENIZER) + ')':<36} {goal:6.2f}")
+    print(f"  {'tokenizer + medspaCy without regex':<36} {shape_floor:6.2f}   "
+          f"{'above the goal' if shape_floor > goal else 'within the goal'}")
+    out.update(goal_ms=goal, shape_floor_ms=shape_floor)
+    return out
+
+
 def top_functions(items, top: int) -> list[dict]:
     """cProfile over spinecode (1 worker): the functions with the most self time, as the profile's top
     entries (stdlib only, so it runs wherever the benchmark runs)."""
@@ -580,6 +642,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time each component / step per note over N notes (default 300)")
     ap.add_argument("--profile", type=Path, metavar="FILE",
                     help="also profile spinecode (1 worker, 300 notes) with pyinstrument into FILE (.html or .txt)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure the fixed shape's floor: tokenizer + medspaCy components without their regex work")
     ap.add_argument("--importtime", action="store_true", help="also list the slowest imports of the CLI path")
     ap.add_argument("--stage-rounds", type=int, default=3, help="rounds of --stages; the best per stage is kept")
     ap.add_argument("--top", nargs="?", type=int, const=25, default=0, metavar="N",
@@ -645,6 +709,8 @@ def main(argv: list[str] | None = None) -> int:
         report["importtime"] = import_time(min(CORPORA[0].glob("*.txt")))
     if args.stages:
         report["stages_ms_per_note"] = stage_breakdown(repeat_to(corpus, args.stages), rounds=args.stage_rounds)
+    if args.floor:
+        report["floor"] = floor([text for _, text in corpus])
     if args.top:
         report["top_functions"] = top_functions(repeat_to(corpus, 300), args.top)
     if args.profile:

@@ -34,8 +34,8 @@ import re
 import threading
 import zipfile
 from collections import Counter
-from operator import mul
 from dataclasses import dataclass, field
+from operator import mul
 from pathlib import Path
 from typing import Any
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import sys
 import types
 import warnings
+from collections.abc import Callable
 from functools import lru_cache
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Callable
 
 import spacy
 from spacy.language import Language

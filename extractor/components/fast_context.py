@@ -17,13 +17,14 @@ Everything else (pruning, `max_targets`, edges) is the stock code path. Installe
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from itertools import pairwise
 
 from medspacy.context import context as medspacy_context
 from medspacy.context.context_graph import ConTextGraph
 
 
 def _sorted_disjoint(spans: list[tuple[int, int]]) -> bool:
-    return all(a[1] <= b[0] and a[0] < a[1] for a, b in zip(spans, spans[1:])) and all(s < e for s, e in spans)
+    return all(a[1] <= b[0] for a, b in pairwise(spans)) and all(s < e for s, e in spans)
 
 
 class FastConTextGraph(ConTextGraph):

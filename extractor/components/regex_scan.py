@@ -25,8 +25,8 @@ import os
 import platform
 import re
 import tempfile
-from bisect import bisect_right
 import threading
+from bisect import bisect_right
 from pathlib import Path
 
 try:  # optional accelerator: everything works (slower, same results) without it

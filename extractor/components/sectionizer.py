@@ -10,7 +10,7 @@ requirements, no sentence boundaries); any other configuration runs the stock `_
 """
 
 
-from typing import Any, Dict, Literal, Optional, Union
+from typing import Any, Literal
 
 from medspacy.section_detection.section import Section
 from medspacy.section_detection.sectionizer import Sectionizer
@@ -25,16 +25,16 @@ class SpinecodeSectionizer(Sectionizer):
         self,
         nlp: Language,
         name: str = "spinecode_sectionizer",
-        rules: Optional[str] = "default",
+        rules: str | None = "default",
         language_code: str = "en",
-        max_section_length: Optional[int] = None,
+        max_section_length: int | None = None,
         phrase_matcher_attr: str = "LOWER",
         require_start_line: bool = False,
         require_end_line: bool = False,
         newline_pattern: str = r"[\n\r]+[\s]*$",
-        input_span_type: Union[Literal["ents", "group"], None] = "ents",
+        input_span_type: Literal["ents", "group"] | None = "ents",
         span_group_name: str = "medspacy_spans",
-        span_attrs: Union[Literal["default"], Dict[str, Dict[str, Any]], None] = "default",
+        span_attrs: Literal["default"] | dict[str, dict[str, Any]] | None = "default",
         apply_sentence_boundary: bool = False,
     ):
         super().__init__(

@@ -117,7 +117,7 @@ def test_scanner_pickles_and_rebuilds():
 @needs_hyperscan
 def test_a_damaged_cache_file_is_ignored_and_rewritten(tmp_path, monkeypatch):
     monkeypatch.setenv("SPINECODE_CACHE_DIR", str(tmp_path))
-    patterns = [re.compile(r"\bcement\b(?!\s+leak)", re.I | re.A), re.compile(r"(?<=\n)T\d+:", re.A)]
+    patterns = [re.compile(r"\bcement\b(?!\s+leak)", re.IGNORECASE | re.ASCII), re.compile(r"(?<=\n)T\d+:", re.ASCII)]
     text = "cement leak\nT12: cement injected"
     assert RegexScanner(patterns).finditer_all(text) == finditer_spans(patterns, text)
     (cached,) = tmp_path.glob("*.hsdb")
@@ -132,5 +132,5 @@ def test_an_unwritable_cache_is_not_fatal(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     monkeypatch.setenv("SPINECODE_CACHE_DIR", str(blocker / "sub"))  # cannot be created
-    patterns = [re.compile(r"\bno\s+biopsy\b", re.I | re.A)]
+    patterns = [re.compile(r"\bno\s+biopsy\b", re.IGNORECASE | re.ASCII)]
     assert RegexScanner(patterns).finditer_all("No biopsy. no  biopsy") == [[(0, 9), (11, 21)]]
