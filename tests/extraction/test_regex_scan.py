@@ -134,3 +134,27 @@ def test_an_unwritable_cache_is_not_fatal(tmp_path, monkeypatch):
     monkeypatch.setenv("SPINECODE_CACHE_DIR", str(blocker / "sub"))  # cannot be created
     patterns = [re.compile(r"\bno\s+biopsy\b", re.IGNORECASE | re.ASCII)]
     assert RegexScanner(patterns).finditer_all("No biopsy. no  biopsy") == [[(0, 9), (11, 21)]]
+
+
+@needs_hyperscan
+def test_records_are_the_same_without_hyperscan(extractor):
+    """Where the hyperscan package is missing (non-x86 machines), `re` alone gives the same records."""
+    import json
+    import subprocess
+    import sys
+
+    paths = sorted((ROOT / "corpora" / "test").glob("*.txt"))[:15]
+    code = (
+        "import json, sys\n"
+        "sys.modules['hyperscan'] = None  # import hyperscan now fails\n"
+        "from extractor import Extractor\n"
+        "from extractor.components import regex_scan\n"
+        "assert regex_scan.hyperscan is None\n"
+        "paths = sys.argv[1:]\n"
+        "items = [(p, open(p, encoding='utf-8').read()) for p in paths]\n"
+        "print(json.dumps([r.to_dict() for r in Extractor().pipe(items)], sort_keys=True))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, *map(str, paths)], capture_output=True, text=True, check=True)
+    items = [(str(p), p.read_text(encoding="utf-8")) for p in paths]
+    expected = json.dumps([r.to_dict() for r in extractor.pipe(items)], sort_keys=True)
+    assert out.stdout.strip() == expected
