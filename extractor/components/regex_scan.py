@@ -4,17 +4,19 @@ Python's `re` tries every rule at every character of the note: with ~70 rules th
 pipeline's time. Hyperscan scans the text once for all rules. It cannot replace `re` (lookarounds,
 leftmost-first alternation), so it only says *where a match may be*; `re` still makes every match:
 
-1. Each rule is compiled for Hyperscan with its lookarounds removed (a pattern that accepts every span
-   the rule accepts), or, when that is too large for Hyperscan, a non-empty leading part of it.
+1. Each rule is compiled for Hyperscan as its shortest non-empty leading part with every lookaround
+   removed. Every real match (s, e) then has a span (s, e') of that form with e' > s, and
    `HS_FLAG_SOM_LEFTMOST` reports, for each end offset, the leftmost start of a span ending there.
 2. So every real match starts inside the window [start, end) of some event. `re` is tried only
    there: position by position in short windows, by one `search` from the window's start in long
    ones (no match can start earlier, so that `search` finds what `finditer` finds next).
 
 Results are identical to `pattern.finditer(text)` by construction; `tests/extraction/
-test_regex_scan.py` checks it over the corpora and random texts. Rules Hyperscan cannot take, rules
-that can match the empty string, and texts that are not valid UTF-8 are scanned by `re` alone, as
-they are when the `hyperscan` package is not installed.
+test_regex_scan.py` checks it over the corpora and random texts. Only rules whose syntax means the
+same to both engines are accelerated: ASCII-class rules (`re.ASCII`, as the rule files are compiled)
+without backreferences, conditionals, verbose mode, POSIX-looking classes or a backslash-N escape, that cannot match
+the empty string and that Hyperscan compiles. Other rules, and texts with lone surrogates, are
+scanned by `re` alone, as everything is when the `hyperscan` package is not installed.
 """
 
 from __future__ import annotations
@@ -39,8 +41,15 @@ try:
 except ImportError:  # pragma: no cover
     import sre_parse as _sre_parser
 
+# bump when the way a rule becomes a Hyperscan form changes: cached databases from before are ignored
+FORM_VERSION = 2
+
 _LOOKAROUND_OPENERS = ("(?<=", "(?<!", "(?=", "(?!")
-_UNSUPPORTED = re.compile(r"\\[1-9]|\(\?P=|\(\?\(|\(\?[aLu]")
+# backreferences, conditionals, inline ASCII/locale/unicode/verbose flags, and \N (a named character
+# in Python, "not a newline" in PCRE)
+_UNSUPPORTED = re.compile(r"\\[1-9]|\(\?P=|\(\?\(|\(\?[aLux]|\\N")
+# inside a class, "[:alpha:]" is a POSIX class to PCRE and plain characters to Python
+_POSIX_LIKE = re.compile(r"\[[:=.]")
 
 
 def superset_pattern(pattern: str) -> str | None:
@@ -63,7 +72,7 @@ def superset_pattern(pattern: str) -> str | None:
             i += 2
         elif ch == "[":
             end = _class_end(pattern, i)
-            if end < 0:
+            if end < 0 or _POSIX_LIKE.search(pattern, i + 1, end):
                 return None
             out.append(pattern[i:end])
             i = end
@@ -135,8 +144,6 @@ def _hyperscan_flags(pattern: re.Pattern) -> int:
         flags |= hyperscan.HS_FLAG_MULTILINE
     if pattern.flags & re.DOTALL:
         flags |= hyperscan.HS_FLAG_DOTALL
-    if not pattern.flags & re.ASCII:
-        flags |= hyperscan.HS_FLAG_UCP
     return flags
 
 
@@ -149,6 +156,8 @@ def _hyperscan_form(pattern: re.Pattern) -> bytes | None:
     (start tracking over bounded repeats like "[^)\\n]{0,60}" is even refused as too large) and
     scan as fast.
     """
+    if not pattern.flags & re.ASCII or pattern.flags & re.VERBOSE or isinstance(pattern.pattern, bytes):
+        return None
     if _may_match_empty(pattern):
         return None
     expression = superset_pattern(pattern.pattern)
@@ -164,8 +173,6 @@ def _hyperscan_form(pattern: re.Pattern) -> bytes | None:
                     break
             except Exception:  # noqa: BLE001 - keep the whole expression
                 break
-    if pattern.flags & re.VERBOSE:
-        expression = "(?x)" + expression
     return expression.encode("utf-8")
 
 
@@ -219,11 +226,13 @@ def _cached_database(patterns: list[re.Pattern], forms_of):
     Compiling the rule files takes ≈ 0.8 s and finding each rule's form ≈ 0.1 s; loading takes ≈ 1 ms.
     A cache file is `sha256(payload) + payload`, payload = header length (4 bytes) + JSON header (the
     pattern ids in the database) + Hyperscan's serialised database. It is named by a hash of everything
-    it depends on (Hyperscan version, machine, every pattern and its flags); a file that does not check
+    it depends on (FORM_VERSION, Hyperscan version, machine, every pattern and its flags); a file that does not check
     out is ignored and rewritten. Never fatal: without a writable cache the database is compiled.
     """
     key = hashlib.sha256(
-        json.dumps([hyperscan.__version__, platform.machine(), [[p.pattern, int(p.flags)] for p in patterns]]).encode()
+        json.dumps(
+            [FORM_VERSION, hyperscan.__version__, platform.machine(), [[p.pattern, int(p.flags)] for p in patterns]]
+        ).encode()
     ).hexdigest()
     path = cache_dir() / f"regex-{key[:32]}.hsdb"
     try:

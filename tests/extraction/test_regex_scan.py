@@ -51,9 +51,26 @@ def test_superset_pattern_removes_lookarounds_only(pattern, expected):
     assert superset_pattern(pattern) == expected
 
 
-@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?P<x>a)(?P=x)", r"(a)?(?(1)b|c)", r"(?a)\w+"])
+@pytest.mark.parametrize(
+    "pattern",
+    [r"(a)\1", r"(?P<x>a)(?P=x)", r"(a)?(?(1)b|c)", r"(?a)\w+", r"(?x) a b", r"\N{BULLET} x", r"[[:alpha:]]+"],
+)
 def test_superset_pattern_refuses_what_it_cannot_translate(pattern):
     assert superset_pattern(pattern) is None
+
+
+@needs_hyperscan
+def test_only_rules_that_mean_the_same_to_both_engines_are_accelerated():
+    patterns = [
+        re.compile(r"\bcement\b", re.I | re.ASCII),  # accelerated
+        re.compile(r"\bcement\b", re.I),  # Unicode classes: re alone
+        re.compile(r"cement  # a comment", re.ASCII | re.VERBOSE),  # verbose: re alone
+        re.compile(r"x*", re.ASCII),  # can match the empty string: re alone
+    ]
+    scanner = RegexScanner(patterns)
+    assert scanner.accelerated == [True, False, False, False]
+    text = "Cement, CEMENT; x cementing xx"
+    assert scanner.finditer_all(text) == finditer_spans(patterns, text)
 
 
 def corpus_texts():
