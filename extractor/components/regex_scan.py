@@ -226,8 +226,8 @@ def _cached_database(patterns: list[re.Pattern], forms_of):
     Compiling the rule files takes ≈ 0.8 s and finding each rule's form ≈ 0.1 s; loading takes ≈ 1 ms.
     A cache file is `sha256(payload) + payload`, payload = header length (4 bytes) + JSON header (the
     pattern ids in the database) + Hyperscan's serialised database. It is named by a hash of everything
-    it depends on (FORM_VERSION, Hyperscan version, machine, every pattern and its flags); a file that does not check
-    out is ignored and rewritten. Never fatal: without a writable cache the database is compiled.
+    it depends on (FORM_VERSION, Hyperscan version, machine, every pattern and its flags); a file that
+    does not check out is ignored and rewritten. Never fatal: without a writable cache, it compiles.
     """
     key = hashlib.sha256(
         json.dumps(
