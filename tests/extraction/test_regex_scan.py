@@ -175,3 +175,15 @@ def test_records_are_the_same_without_hyperscan(extractor):
     items = [(str(p), p.read_text(encoding="utf-8")) for p in paths]
     expected = json.dumps([r.to_dict() for r in extractor.pipe(items)], sort_keys=True)
     assert out.stdout.strip() == expected
+
+
+def test_threads_share_a_scanner():
+    """Hyperscan scratch space is per thread; results do not depend on which thread scans."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    patterns = RULE_SETS[1]
+    scanner = RegexScanner(patterns)
+    texts = corpus_texts()[:40]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(scanner.finditer_all, texts))
+    assert results == [finditer_spans(patterns, text) for text in texts]
