@@ -5,9 +5,17 @@ matchers need it on every note. spaCy's tokenizer is non-destructive (`doc.text 
 wrapper around it keeps the string it was given in `doc.user_data`, and `doc_text(doc)` returns it.
 """
 
+from spacy.attrs import IDX, LENGTH
 from spacy.tokens import Doc
 
 TEXT_KEY = ("spinecode", "text")
+
+
+def token_bounds(doc: Doc) -> tuple[list[int], list[int]]:
+    """(start, end) character offsets of every token, from one array call (no Token objects)."""
+    offsets = doc.to_array([IDX, LENGTH])
+    # column by column: tolist() of the 2-D array is 10x slower
+    return offsets[:, 0].tolist(), (offsets[:, 0] + offsets[:, 1]).tolist()
 
 
 def doc_text(doc: Doc) -> str:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
-from spacy.attrs import IDX, LENGTH, ORTH
+from spacy.attrs import ORTH
 
-from .doc_text import doc_text
+from .doc_text import doc_text, token_bounds
 from .levels import parse_levels
 
 
@@ -64,8 +64,7 @@ def _token_sections(doc: Doc) -> list[str | None]:
 def token_texts(doc: Doc) -> list[str]:
     """Every token's text, from one array call and the kept note text (no Token objects)."""
     note = doc_text(doc)
-    offsets = doc.to_array([IDX, LENGTH])
-    return [note[start:end] for start, end in zip(offsets[:, 0].tolist(), (offsets[:, 0] + offsets[:, 1]).tolist())]
+    return [note[start:end] for start, end in zip(*token_bounds(doc))]
 
 
 def doc_to_sentences(doc: Doc, text: str | None = None) -> list[Sentence]:

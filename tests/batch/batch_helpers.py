@@ -63,3 +63,20 @@ def cli_env(**extra: str) -> dict:
 def run_cli(*args: str, timeout: float = 120, **extra_env: str) -> subprocess.CompletedProcess:
     return subprocess.run(cli_command(*args), check=False, capture_output=True, text=True, timeout=timeout,
                           env=cli_env(**extra_env), stdin=subprocess.DEVNULL)
+
+
+def interrupt_at_merge(monkeypatch, call: int, interrupt) -> None:
+    """Make the batch's `call`-th merge_records run `interrupt()` first (send a signal, raise), as an
+    interruption in the middle of a batch would."""
+    from extractor import batch as batch_module
+
+    real_merge = batch_module.merge_records
+    calls = {"n": 0}
+
+    def merge(notes, results):
+        calls["n"] += 1
+        if calls["n"] == call:
+            interrupt()
+        return real_merge(notes, results)
+
+    monkeypatch.setattr(batch_module, "merge_records", merge)

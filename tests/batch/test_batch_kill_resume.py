@@ -45,6 +45,13 @@ def alive(pid: int) -> bool:
         return False
 
 
+def kill_9(proc: subprocess.Popen) -> None:
+    """kill -9 the process (whatever state it is in) and reap it."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
 LINUX = pytest.mark.skipif(not os.path.isdir("/proc") or not hasattr(signal, "SIGKILL"), reason="needs Linux /proc")
 
 
@@ -64,12 +71,8 @@ def test_kill_9_then_resume(run, tmp_path):
             assert proc.poll() is None, "the batch ended before it could be killed"
             assert time.monotonic() < deadline, "the batch wrote nothing in time"
             time.sleep(0.005)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_9(proc)
     written = lines_in(out)
     assert KILL_AFTER <= written < N_NOTES, written  # killed mid-run
 
@@ -123,12 +126,8 @@ def test_workers_die_with_a_killed_batch():
             assert proc.stdout.readline()
         workers = children_of(proc.pid)
         assert len(workers) >= 2
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_9(proc)
     deadline = time.monotonic() + 15
     while any(alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -8,7 +8,16 @@ import io
 import json
 
 import pytest
-from batch_helpers import CANARY, NOTES, note_set, read_jsonl, reference_records, write_folder, write_jsonl
+from batch_helpers import (
+    CANARY,
+    NOTES,
+    interrupt_at_merge,
+    note_set,
+    read_jsonl,
+    reference_records,
+    write_folder,
+    write_jsonl,
+)
 from test_batch_readers import make_hostile_folder
 
 from extractor import Extractor
@@ -253,16 +262,7 @@ def test_sigterm_stops_cleanly(run, tmp_path, monkeypatch):
     import signal
 
     write_folder(tmp_path / "dir", note_set(64))
-    real_merge = batch_module.merge_records
-    state = {"n": 0}
-
-    def merge(notes, results):
-        state["n"] += 1
-        if state["n"] == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return real_merge(notes, results)
-
-    monkeypatch.setattr(batch_module, "merge_records", merge)
+    interrupt_at_merge(monkeypatch, 3, lambda: os.kill(os.getpid(), signal.SIGTERM))
     before = signal.getsignal(signal.SIGTERM)
     code, err = run(tmp_path / "dir", tmp_path / "o.jsonl")
     assert code == EXIT_INTERRUPTED and "--resume" in err

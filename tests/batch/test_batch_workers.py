@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from batch_helpers import note_set, write_folder
+from batch_helpers import interrupt_at_merge, note_set, write_folder
 
 from extractor.batch import EXIT_ERRORS, BatchError, PoolEngine, worker_run
 from extractor.readers import SourceNote
@@ -86,16 +86,11 @@ def test_interrupt_with_workers_stops_them_at_once(run, tmp_path, monkeypatch):
     from extractor import batch as batch_module
 
     write_folder(tmp_path / "in", note_set(400))
-    real_merge = batch_module.merge_records
-    calls = {"n": 0}
 
-    def merge(notes, results):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real_merge(notes, results)
+    def keyboard_interrupt():
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch_module, "merge_records", merge)
+    interrupt_at_merge(monkeypatch, 2, keyboard_interrupt)
     start = time.monotonic()
     code, err = run(tmp_path / "in", tmp_path / "o.jsonl", workers=2)
     assert code == 130 and "--resume" in err
