@@ -419,7 +419,7 @@ def stage_breakdown(items, rounds: int = 3, quiet: bool = False) -> dict | None:
     the best of `rounds` passes over the notes per stage (a shared machine slows single passes).
 
     The components are called one by one; the post-processing is Extractor._from_doc itself, with the
-    functions it calls (mentions.doc_to_sentences, api.assemble, api.assign_codes, api.score) wrapped by
+    functions it calls (mentions.doc_to_sentences, api.facts_from_sentences, api.assign_codes, api.score) wrapped by
     timers, so this follows extractor/api.py as it changes; whatever is not wrapped lands in "post, other".
     """
     from extractor import api, mentions
@@ -448,10 +448,10 @@ def stage_breakdown(items, rounds: int = 3, quiet: bool = False) -> dict | None:
         wrapped.append((module, attr, fn))
 
     wrap(mentions, "doc_to_sentences", "mentions")
-    wrap(api, "assemble", "assemble")
+    wrap(api, "facts_from_sentences", "decide")
     wrap(api, "assign_codes", "coding")
     wrap(api, "score", "confidence (+ model)")
-    inner_labels = ("mentions", "assemble", "coding", "confidence (+ model)")
+    inner_labels = ("mentions", "decide", "coding", "confidence (+ model)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

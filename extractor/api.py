@@ -1,6 +1,6 @@
 """The public face: `extract()`, `Extractor`, `NoteResult`.
 
-read (text.py) → spaCy Doc (pipeline.py) → mentions (mentions.py) → facts (assemble.py)
+read (text.py) → spaCy Doc (pipeline.py) → mentions (mentions.py) → facts (decide/)
 → codes (coding/) → record (NoteResult.to_dict, the contract of docs/output-contract.md).
 """
 
@@ -10,9 +10,9 @@ import multiprocessing as mp
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .assemble import assemble
 from .coding import CodingResult, assign_codes
 from .confidence import score
+from .decide import facts_from_sentences
 from .facts import NoteFacts, region_of
 from .text import normalize
 
@@ -97,7 +97,7 @@ class Extractor:
 
         try:
             sentences = doc_to_sentences(doc, text)
-            facts = assemble(sentences, text, token_texts(doc).__getitem__)
+            facts = facts_from_sentences(sentences, text, token_texts(doc).__getitem__)
             coding = assign_codes(facts, self.code_set, date_of_service)
         except Exception as exc:  # noqa: BLE001  a bug must not stop a batch; the message never holds note text
             return error_result(note_id, "ProcessingError", f"{type(exc).__name__} while processing note")

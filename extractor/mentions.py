@@ -1,12 +1,11 @@
 """Doc → plain mention records: the only place that reads spaCy/medspaCy annotations.
 
-Everything downstream (assemble.py) works on these records, so the decision logic is plain Python,
+Everything downstream (extractor/decide/) works on these records, so the decision logic is plain Python,
 testable and picklable.
 """
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -119,91 +118,5 @@ def doc_to_sentences(doc: Doc, text: str | None = None) -> list[Sentence]:
                 Mention("LEVEL", mention.start, mention.end, mention.text, "sacroplasty", k, ent.start,
                         ent.end, mention.section, modifiers, ("sacrum",))
             )
-    _table_rows(sentences, original)
     return sentences
 
-
-_HEADER_KINDS = (
-    (re.compile(r"biops|\bbx\b|specimen|core"), "BIOPSY"),
-    (re.compile(r"\bside\b|laterality|access|approach|needle"), "SIDE"),
-)
-_NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2})?$")
-_FILL_COLUMN = re.compile(r"pmma|cement|filler|volume|\bml\b|\bcc\b|graft")
-_YES = re.compile(r"^(?:y|yes|x|done|performed|obtained|sent|\u2713|\+|\d+\s*cores?.*|yes\b.*)$")
-_NO = re.compile(r"^(?:n|no|none|not\s+done|nil|-+|\u2014|n/a|0|deferred|no\b.*)$")
-
-
-def _table_rows(sentences: list[Sentence], text: str) -> None:
-    """Pipe tables ('| Level | Side | Biopsy | PMMA |'): a header row names columns and carries no
-    findings; a value such as 'yes'/'no'/'left' in a row becomes a cue of its column for that row."""
-    header: list[str] | None = None
-    for s in sentences:
-        line = text[s.start : s.end]
-        if not line.lstrip().startswith("|"):
-            header = None
-            continue
-        cells = _cells(line, s.start)
-        levels = [m for m in s.mentions if m.label == "LEVEL"]
-        if not levels:
-            if any(re.search(r"[a-z]", c[2].lower()) for c in cells):
-                header = [c[2].lower() for c in cells]
-                s.mentions = []  # "Biopsy" in a header is a column name, not a biopsy
-            continue
-        if header is None:
-            continue
-        anchor = levels[0]
-        for k, (start, end, value) in enumerate(cells):
-            if k >= len(header):
-                continue
-            if _FILL_COLUMN.search(header[k]):  # "| PMMA (mL) |": the row's volume is filler in the row's level
-                has_volume = any(start <= m.start < end and m.label == "VOLUME" for m in s.mentions)
-                if not has_volume and _NUMBER.match(value.strip()):
-                    s.mentions.append(_cell(s, anchor, start, end, text, "VOLUME", header[k]))
-                    has_volume = True
-                if has_volume:
-                    s.mentions.append(_cell(s, anchor, start, end, text, "CEMENT_GENERIC", header[k]))
-                continue
-            if any(start <= m.start < end for m in s.mentions):
-                continue
-            for label, modifiers in _cell_cues(header[k], value.strip().lower()):
-                s.mentions.append(_cell(s, anchor, start, end, text, label, header[k], modifiers))
-
-
-def _cells(line: str, offset: int) -> list[tuple[int, int, str]]:
-    out, pos = [], 0
-    parts = line.split("|")
-    for part in parts[1:-1] if line.rstrip().endswith("|") else parts[1:]:
-        start = line.index(part, pos) if part else pos
-        out.append((offset + start, offset + start + len(part), part.strip()))
-        pos = start + len(part)
-    return out
-
-
-def _cell(s: Sentence, anchor: Mention, start: int, end: int, text: str, label: str, column: str,
-          modifiers: frozenset[str] = frozenset()) -> Mention:
-    # trim the cell's padding so the evidence quotes the value itself
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return Mention(label, start, end, text[start:end], f"table column {column}", s.index, anchor.token_end,
-                   anchor.token_end, s.section, modifiers)
-
-
-def _cell_cues(column: str, value: str) -> list[tuple[str, frozenset[str]]]:
-    out: list[tuple[str, frozenset[str]]] = []
-    for pattern, kind in _HEADER_KINDS:
-        if not pattern.search(column):
-            continue
-        if kind == "BIOPSY" and _YES.match(value):
-            out.append(("BIOPSY", frozenset()))
-        elif kind == "BIOPSY" and _NO.match(value):
-            out.append(("BIOPSY", frozenset({"NEGATED_EXISTENCE"})))
-        elif kind == "SIDE":
-            if re.search(r"bilat|bipedic|both|\bb/l\b", value):
-                out.append(("APPROACH_BI", frozenset()))
-            elif re.search(r"unilat|unipedic|\bonly\b|single|alone", value):
-                out.append(("APPROACH_UNI", frozenset()))
-            if re.match(r"(?:left|lt|l)\b", value) or re.match(r"(?:right|rt|r)\b", value):
-                out.append(("SIDE", frozenset()))
-    return out

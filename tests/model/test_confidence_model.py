@@ -221,7 +221,7 @@ def test_confidence_is_between_0_and_1(tiny_model, variant):
 
 def test_review_whenever_facts_carry_review_reasons():
     facts = _vp_facts()
-    facts.review_reasons = ["T7: described as treated and also as negated"]  # set by assemble.py
+    facts.review_reasons = ["T7: described as treated and also as negated"]  # set by extractor.decide.assemble
     a = assess(facts, assign_codes(facts), VP_TEXT, _agreeing_view(facts), META)
     assert a.review is True
     assert "T7: described as treated and also as negated" in a.warnings

@@ -1,0 +1,81 @@
+"""The orchestrator: sentences of mentions → NoteFacts, in the order the decisions depend on each other."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..facts import NoteFacts, NotTreated, level_index
+from ..labels import Cue
+from ..mentions import Sentence
+from .attachment import attach
+from .biopsy import biopsy_only_levels, place_unlevelled_biopsy
+from .corrections import apply_addendum_corrections
+from .cues import IMAGING, is_positive
+from .level_facts import level_facts
+from .note_index import NoteIndex, as_evidence
+from .pipe_tables import add_table_cues
+from .section_roles import IMAGING_SECTIONS, NOT_NOW_SECTIONS, PROCEDURAL
+from .treated import is_reference_only, not_treated_reason, session_stop, treated_levels
+
+
+def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Callable[[int], str]) -> NoteFacts:
+    """text: the note as given; token_text: token index → its text. Mutates the sentences' mentions
+    (table cues, addendum corrections)."""
+    add_table_cues(sentences, text)
+    index = NoteIndex(sentences, text, token_text)
+    apply_addendum_corrections(index)
+    attach(index)
+
+    mentions = [m for s in sentences for m in s.mentions]
+    sacro_note = any(m.label == Cue.PROC_SACRO and is_positive(m) and m.section in PROCEDURAL for m in mentions)
+    imaging = sorted({
+        "ct" if m.label == Cue.IMAGING_CT else "fluoroscopy"
+        for m in mentions
+        if m.label in IMAGING and is_positive(m) and m.section in IMAGING_SECTIONS
+    })
+
+    treated_rows = treated_levels(index, sacro_note)
+    single = len(treated_rows) == 1
+    treated = [level_facts(index, level, candidates, attachments, fill, imaging, single)
+               for level, candidates, attachments, fill in treated_rows]
+    treated_names = {p.level for p in treated}
+    biopsy_only = biopsy_only_levels(index, treated_names, imaging)
+    place_unlevelled_biopsy(index, treated, biopsy_only)
+
+    biopsied = {b.level for b in biopsy_only}
+    not_treated = []
+    for level in sorted(index.level_mentions, key=level_index):
+        if level in treated_names or level in biopsied or is_reference_only(index.level_mentions[level]):
+            continue
+        first = index.level_mentions[level][0]
+        not_treated.append(NotTreated(level, not_treated_reason(index, level), [as_evidence(first, "LEVEL")]))
+
+    needles_placed = any(m.label == Cue.NEEDLE and is_positive(m) and m.section in PROCEDURAL for m in mentions)
+    needle_only = not treated and not biopsy_only and needles_placed and (
+        any(nt.reason == "aborted" for nt in not_treated) or session_stop(index) is not None
+    )
+    if needle_only:
+        index.concern("needles were placed but no filler was delivered at any level", review=True)
+
+    other = sorted({m.literal for m in mentions if m.label == Cue.OUT_OF_SCOPE and is_positive(m)
+                    and m.section not in NOT_NOW_SECTIONS})
+    for p in treated:
+        if p.approach == "unilateral" and p.side is None:
+            index.concern(f"{p.level}: unilateral approach, side not stated", review=False)
+        if p.cement is None:
+            index.concern(f"{p.level}: filler material not named", review=False)
+    for nt in not_treated:
+        if nt.reason == "aborted":
+            index.concern(f"{nt.level}: attempted and aborted before filling; not counted", review=False)
+
+    return NoteFacts(
+        procedures=treated,
+        biopsy_only=biopsy_only,
+        imaging=imaging if (treated or biopsy_only or needle_only) else [],
+        not_treated=not_treated,
+        other_procedures=other,
+        needle_only=bool(needle_only),
+        warnings=[c.message for c in index.concerns],
+        review_reasons=[c.message for c in index.concerns if c.review],
+    )
+

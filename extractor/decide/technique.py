@@ -1,0 +1,65 @@
+"""Technique and cavity device of one level: augmentation when a cavity was made, else vertebroplasty.
+
+A balloon counts as a cavity only once something was inflated; a conversion to direct cement
+injection after the last cavity cue makes the level a vertebroplasty.
+"""
+
+from __future__ import annotations
+
+from ..labels import Cue
+from .cues import CAVITY
+from .lexicon import lexicon
+from .note_index import Attachment, Rank, most_specific, negated_cues, positive_cues
+
+
+def decide_technique(level: str, attachments: list[Attachment]) -> tuple[str, str | None, list[Attachment]]:
+    """(technique, cavity device, the attachments that prove it)."""
+    if level == "sacrum":
+        cavity = most_specific(positive_cues(attachments, CAVITY))
+        device = cavity_device(cavity, attachments) if cavity else None
+        return "sacroplasty", device, cavity
+    cavity = cavity_made(attachments)
+    convert = positive_cues(attachments, {Cue.CONVERT_VP})
+    if convert:
+        last_convert = max(a.mention.start for a in convert)
+        later_cavity = [a for a in cavity if a.rank >= Rank.INHERITED and a.mention.start > last_convert]
+        if not later_cavity:
+            return "vertebroplasty", None, convert
+    if cavity:
+        return "augmentation", cavity_device(cavity, attachments), most_specific(cavity)
+    if negated_cues(attachments, CAVITY):
+        return "vertebroplasty", None, negated_cues(attachments, CAVITY)
+    balloons = positive_cues(attachments, {Cue.CAVITY_BALLOON})
+    if balloons:  # a balloon was handled but nothing says it was inflated
+        return "vertebroplasty", None, balloons
+    aug = most_specific(positive_cues(attachments, {Cue.PROC_AUG}))
+    vp = most_specific(positive_cues(attachments, {Cue.PROC_VP}))
+    aug_rank = aug[0].rank if aug else 0
+    vp_rank = vp[0].rank if vp else 0
+    if aug_rank > vp_rank or (aug_rank and aug_rank == vp_rank and len(aug) > len(vp)):
+        text = " ".join(a.mention.text.lower() for a in aug)
+        device = "balloon" if any(w in text for w in lexicon().words("balloon_words")) else None
+        return "augmentation", device, aug
+    return "vertebroplasty", None, vp
+
+
+def cavity_made(attachments: list[Attachment]) -> list[Attachment]:
+    """Cues proving a cavity was made. A balloon counts only once something was inflated: a tamp
+    that was opened, passed or prepared but never inflated made no cavity."""
+    inflations = positive_cues(attachments, {Cue.INFLATE})
+    devices = positive_cues(attachments, CAVITY - {Cue.INFLATE})
+    made = [a for a in devices if a.mention.label != Cue.CAVITY_BALLOON or inflations]
+    if inflations and not any(a.mention.label != Cue.CAVITY_ANY for a in made):
+        made += [a for a in devices if a.mention.label == Cue.CAVITY_BALLOON] or inflations
+    return made
+
+
+def cavity_device(cavity: list[Attachment], attachments: list[Attachment]) -> str | None:
+    """balloon | mechanical | None, from the most specific cavity cues first."""
+    for pool in (most_specific(cavity), cavity):
+        labels = {a.mention.label for a in pool}
+        if labels & {Cue.CAVITY_BALLOON, Cue.INFLATE}:
+            return "balloon"
+        if Cue.CAVITY_MECH in labels:
+            return "mechanical"
+    return None

@@ -1,0 +1,186 @@
+"""Which levels were treated in this session, which were not (and why), and session-wide stops.
+
+A level is treated when it is named positively in a procedural section and filler reached it: strong,
+specific proof of filling ("4 mL PMMA was injected at T12") wins over a stop elsewhere; a procedure
+name or a bare mention of cement does not (titles name the planned procedure; cement is mixed before
+it is used).
+"""
+
+from __future__ import annotations
+
+from ..facts import level_index
+from ..labels import Cue, Modifier
+from ..mentions import Mention
+from .cues import CAVITY, CEMENT_TYPES, DELIVERY_NAMES, NEGATING, PROC, TREAT, is_negated, is_positive
+from .lexicon import lexicon
+from .note_index import Attachment, NoteIndex, Rank
+from .section_roles import FINDING_SECTIONS, NEGATION_SECTIONS, PLAN_SECTIONS, PROCEDURAL
+
+STOP_CUES = TREAT | {Cue.SESSION}  # an abort of these stops the level
+SESSION_STOP_CUES = STOP_CUES | {Cue.NEEDLE}  # ... and of these, said of no level, the session
+
+
+def candidate_mentions(index: NoteIndex, level: str, sacro_note: bool) -> list[Mention]:
+    """Positive mentions of the level in a procedural section."""
+    out = []
+    for m in index.level_mentions[level]:
+        if m.section not in PROCEDURAL or not is_positive(m):
+            continue
+        s = index.sentence_of(m)
+        has_treat = any(x.label in TREAT and is_positive(x) for x in s.mentions)
+        if m.is_range and not has_treat:
+            continue
+        if level == "sacrum" and not (sacro_note or has_treat):
+            continue
+        out.append(m)
+    return out
+
+
+def named_with_treatment(index: NoteIndex, candidates: list[Mention]) -> bool:
+    """Some mention of the level shares its sentence with a treatment or cavity cue."""
+    return any(any(x.label in TREAT | CAVITY and is_positive(x) for x in index.sentence_of(m).mentions)
+               for m in candidates)
+
+
+def one_side(index: NoteIndex, m: Mention) -> bool:
+    """The mention's sentence names one side of access: its abort or denial stops that side only."""
+    return bool(lexicon().regex("one_side").search(index.sentence_text(index.sentence_of(m)).lower()))
+
+
+def strong_negative(index: NoteIndex, level: str) -> str | None:
+    """aborted | negated | None: the level itself is said to be aborted or not treated."""
+    reason = None
+    for a in index.by_level[level]:
+        m = a.mention
+        if a.rank >= Rank.INHERITED and Modifier.ABORTED in m.modifiers and m.section in NEGATION_SECTIONS \
+                and m.label in STOP_CUES and not one_side(index, m):
+            return "aborted"
+    for m in index.level_mentions[level]:
+        if m.section not in NEGATION_SECTIONS:
+            continue
+        # "the left pedicle attempt was abandoned" stops one side only
+        if Modifier.ABORTED in m.modifiers and not one_side(index, m):
+            return "aborted"
+        not_treated = Modifier.NOT_TREATED in m.modifiers and not one_side(index, m)
+        denied = Modifier.NEGATED_EXISTENCE in m.modifiers and any(
+            x.label in TREAT | CAVITY and is_negated(x) for x in index.sentence_of(m).mentions)
+        if not_treated or denied:
+            reason = "negated"
+    return reason
+
+
+def fill_strength(index: NoteIndex, a: Attachment) -> int:
+    """2: filler delivered; 1: the procedure is named or cement is mentioned; 0: no evidence."""
+    m = a.mention
+    if m.label not in TREAT or not is_positive(m) or m.section not in PROCEDURAL:
+        return 0
+    if m.label in PROC:
+        return 1
+    s = index.sentence_of(m)
+    material = any(x.label in CEMENT_TYPES or x.label == Cue.CEMENT_GENERIC for x in s.mentions if is_positive(x))
+    if m.label == Cue.CONVERT_VP:  # "direct cement injection"
+        return 2
+    if m.label == Cue.FILL_VERB:
+        if lexicon().regex("not_filler_liquid").search(index.sentence_text(s).lower()) and not material:
+            return 0
+        return 2
+    delivered = any(x.label in (Cue.FILL_VERB, Cue.VOLUME) and is_positive(x) for x in s.mentions)
+    return 2 if delivered else 1
+
+
+def delivery_negated(index: NoteIndex, m: Mention) -> bool:
+    """'No cement was injected', 'vertebroplasty not performed' (not 'no cement in the canal')."""
+    if not is_negated(m):
+        return False
+    if m.label in DELIVERY_NAMES:
+        return True
+    if m.label == Cue.CEMENT_GENERIC:  # "no PMMA was used" only names the material that was not used
+        return bool(lexicon().regex("delivery_verb").search(index.sentence_text(index.sentence_of(m)).lower()))
+    return False
+
+
+def block_negative(index: NoteIndex, attachments: list[Attachment]) -> str | None:
+    """'No cement was injected.' inside the level's own block."""
+    for a in attachments:
+        if a.rank >= Rank.INHERITED and a.mention.section in NEGATION_SECTIONS:
+            if delivery_negated(index, a.mention):
+                return "negated"
+            if Modifier.ABORTED in a.mention.modifiers and a.mention.label in STOP_CUES:
+                return "aborted"
+    return None
+
+
+def session_stop(index: NoteIndex) -> str | None:
+    """'no cement was injected at any level', 'the procedure was stopped': aborted | negated | None."""
+    stop = None
+    for a in index.to_all:
+        m = a.mention
+        if m.section not in PROCEDURAL:
+            continue
+        if one_side(index, m):
+            continue  # "R side abandoned, no cement on the right": the other side went on
+        if Modifier.ABORTED in m.modifiers and m.label in SESSION_STOP_CUES:
+            stop = "aborted"
+        elif delivery_negated(index, m) and stop is None:
+            stop = "negated"
+    return stop
+
+
+def not_treated_reason(index: NoteIndex, level: str) -> str:
+    """Why a named level was not treated: other (corrected) | aborted | historical | negated | planned |
+    finding | other."""
+    mentions = index.level_mentions[level]
+    mods = set().union(*(m.modifiers for m in mentions)) if mentions else set()
+    sections = {m.section for m in mentions}
+    if level in index.corrected:
+        return "other"
+    if Modifier.ABORTED in mods or strong_negative(index, level) == "aborted":
+        return "aborted"
+    if Modifier.HISTORICAL in mods:
+        return "historical"
+    if mods & NEGATING and sections & NEGATION_SECTIONS:
+        return "negated"
+    if Modifier.HYPOTHETICAL in mods or sections & PLAN_SECTIONS:
+        return "planned"
+    if Modifier.FINDING in mods or sections & FINDING_SECTIONS:
+        return "finding"
+    return "other"
+
+
+def treated_levels(index: NoteIndex, sacro_note: bool) -> list[tuple[str, list[Mention], list[Attachment],
+                                                                      list[Attachment]]]:
+    """(level, its candidate mentions, its attachments plus the note-wide ones, its fill cues) of every
+    treated level, head to tail; raises a concern for a level described as treated and as stopped."""
+    all_fill = [a for a in index.to_all if a.mention.label in TREAT and is_positive(a.mention)
+                and a.mention.section in PROCEDURAL]
+    global_stop = session_stop(index)
+    candidates_of = {lv: candidate_mentions(index, lv, sacro_note) for lv in index.level_mentions}
+    candidate_levels = [lv for lv in index.level_mentions if candidates_of[lv]]
+    treated = []
+    for level in sorted(index.level_mentions, key=level_index):
+        candidates = candidates_of[level]
+        if not candidates:
+            continue
+        attachments = index.by_level[level]
+        strengths = [(a, fill_strength(index, a)) for a in attachments]
+        fill = [a for a, strength in strengths if strength]
+        strong = max([a.rank for a, strength in strengths if strength == 2] + [0])
+        weak = max([a.rank for a in fill] + ([Rank.ALL] if all_fill else [0]))
+        own_stop = strong_negative(index, level)
+        stop = own_stop or block_negative(index, attachments) or global_stop
+        # a statement about every level ("PMMA was injected") treats only levels named in a treatment
+        # context, or the only candidate; not a level named beside screws or an old deformity
+        if weak < Rank.GROUP and len(candidate_levels) > 1 and not named_with_treatment(index, candidates):
+            weak = 0
+        if not ((strong >= Rank.INHERITED and not own_stop) or strong == Rank.DIRECT or (weak and not stop)):
+            continue
+        if stop:
+            index.concern(f"{level}: described as treated and also as {stop}", review=True)
+        treated.append((level, candidates, attachments + index.to_all, fill))
+    return treated
+
+
+def is_reference_only(mentions: list[Mention]) -> bool:
+    """Every mention of the level refers to an image or a comparison: not reported at all."""
+    return all(Modifier.REFERENCE in m.modifiers for m in mentions)
+

@@ -1,0 +1,50 @@
+"""patterns/lexicons.json: every regex entry matches its examples, and every entry is used by the code."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+import extractor.decide
+from extractor.decide.lexicon import lexicon
+
+ENTRIES = json.loads((files("extractor.patterns") / "lexicons.json").read_text(encoding="utf-8"))["lexicons"]
+REGEX_ENTRIES = sorted(name for name, entry in ENTRIES.items() if "regex" in entry)
+
+
+def _finds(name: str, text: str) -> bool:
+    pattern = lexicon().regex(name)
+    use = ENTRIES[name].get("use", "search")
+    return bool(pattern.match(text) if use == "match" else pattern.search(text))
+
+
+@pytest.mark.parametrize("name", REGEX_ENTRIES)
+def test_regex_entry_examples(name):
+    examples = ENTRIES[name]["examples"]
+    assert examples["match"] and examples["no_match"], f"{name}: needs examples both ways"
+    for text in examples["match"]:
+        assert _finds(name, text), f"{name} should find {text!r}"
+    for text in examples["no_match"]:
+        assert not _finds(name, text), f"{name} should not find {text!r}"
+
+
+def test_every_entry_is_documented_and_has_one_kind():
+    for name, entry in ENTRIES.items():
+        assert entry.get("about"), name
+        assert ("regex" in entry) != ("words" in entry), f"{name}: a regex or a word list, not both"
+        if "words" in entry:
+            assert entry["words"] and all(isinstance(w, str) for w in entry["words"]), name
+
+
+def test_every_entry_is_used_by_the_decision_layer():
+    source = "\n".join(p.read_text() for p in Path(extractor.decide.__file__).parent.glob("*.py"))
+    unused = [name for name in ENTRIES if f'"{name}"' not in source]
+    assert not unused, f"entries no code reads: {unused}"
+
+
+def test_unknown_entry_raises():
+    with pytest.raises(KeyError):
+        lexicon().words("no_such_list")
