@@ -510,7 +510,7 @@ def floor(texts: list[str], rounds: int = 5) -> dict:
     import spacy
 
     from extractor import Extractor
-    from extractor.components import fast_regex
+    from extractor.pipeline.medspacy_patches import regex_matcher as fast_regex
     from extractor.text import normalize
 
     texts = [normalize(t) for t in texts]

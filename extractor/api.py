@@ -1,6 +1,6 @@
 """The public face: `extract()`, `Extractor`, `NoteResult`.
 
-read (text.py) → spaCy Doc (pipeline.py) → mentions (mentions.py) → facts (decide/)
+read (text.py) → spaCy Doc (pipeline/) → mentions (mentions.py) → facts (decide/)
 → codes (coding/) → record (NoteResult.to_dict, the contract of docs/output-contract.md).
 """
 
@@ -77,13 +77,16 @@ def error_result(note_id: str | None, kind: str, message: str) -> NoteResult:
 class Extractor:
     """Builds the pipeline once; extracts many notes with it."""
 
-    def __init__(self, code_set: str = "current"):
+    def __init__(self, code_set: str = "current", nlp=None):
+        """nlp: a spaCy pipeline to use instead of the process-wide one, e.g. `spacy.load(folder)` of a
+        pipeline saved with `Extractor().nlp.to_disk(folder)`."""
         from .coding import resolve_code_set
         from .pipeline import get_pipeline
 
         resolve_code_set(code_set, None)  # validates the name early
         self.code_set = code_set
-        self.nlp = get_pipeline()
+        self.nlp = get_pipeline() if nlp is None else nlp
+        self._own_nlp = nlp is not None
 
     # -- one note
     def extract(self, text: str, note_id: str | None = None, date_of_service=None) -> NoteResult:
@@ -111,7 +114,8 @@ class Extractor:
             yield from self._pipe_serial(items, batch_size)
             return
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
-        with ctx.Pool(n_process, initializer=_worker_init, initargs=(self.code_set,)) as pool:
+        with ctx.Pool(n_process, initializer=_worker_init,
+                      initargs=(self.code_set, self.nlp if self._own_nlp else None)) as pool:
             for chunk in pool.imap(_worker_run, _chunks(_normalise_items(items), batch_size)):
                 yield from (r for r in chunk)
 
@@ -170,9 +174,9 @@ def _run_chunk(extractor: Extractor, chunk: list[tuple]) -> list[NoteResult]:
 _WORKER: Extractor | None = None
 
 
-def _worker_init(code_set: str) -> None:
+def _worker_init(code_set: str, nlp=None) -> None:
     global _WORKER
-    _WORKER = Extractor(code_set=code_set)
+    _WORKER = Extractor(code_set=code_set, nlp=nlp)
 
 
 def _worker_run(chunk: list[tuple]) -> list[NoteResult]:

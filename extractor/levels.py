@@ -1,6 +1,12 @@
-"""Turn the text of a level mention into canonical levels (T-12 → T12, "L1-3" → L1 L2 L3, ...).
+"""The level grammar, the one owner of how a vertebral level is written: built from patterns/levels.json
+(letters, dictation mishearings, number words, ordinals, regions, named levels, D for dorsal).
 
-The vocabulary (dictation mishearings, ordinals, D for dorsal) lives in patterns/levels.json.
+- `grammar().expand(pattern)` fills the pieces <level>, <level_letter>, <number>, <range_word>,
+  <ordinal>, <region> of the rules in patterns/ (the LEVEL target rules, and cue rules that look
+  for a level nearby) with regexes built from the vocabulary;
+- `grammar().label_token` is a level written as one token ("T12", "S1", "sacrum") for the sentence
+  splitter's per-level labels ("T12: ...");
+- `parse_levels(text)` turns a matched mention into canonical levels (T-12 → T12, "L1-3" → L1 L2 L3).
 """
 
 from __future__ import annotations
@@ -18,8 +24,58 @@ def _vocab() -> dict:
     return json.loads((files("extractor.patterns") / "levels.json").read_text(encoding="utf-8"))
 
 
+def _digits(maximum: int) -> str:
+    """A regex for the numbers 1..maximum (maximum 10-19 or 1-9): 12 → (?:1[0-2]|[1-9])."""
+    if maximum < 10:
+        return f"[1-{maximum}]"
+    return f"(?:1[0-{maximum - 10}]|[1-9])"
+
+
+class LevelGrammar:
+    def __init__(self, vocab: dict):
+        letters = [key.upper() for key in vocab["prefixes"] if len(key) == 1]
+        words = list(vocab["numbers"])
+        spoken: dict[str, list[str]] = {}  # letter -> its dictated forms ("tea", "tee")
+        for key, letter in vocab["prefixes"].items():
+            if len(key) > 1:
+                spoken.setdefault(letter, []).append(key)
+        number = _digits(max(vocab["max"].values()))
+        forms = [
+            rf"[{''.join(letters)}]\s?-?\s?{number}",
+            rf"[{''.join(letters)}]\s?-?\s?(?:{'|'.join(words)})\b",
+        ]
+        for letter, names in spoken.items():
+            allowed = [w for w in words if vocab["numbers"][w] <= vocab["max"][letter]]
+            forms.append(rf"(?:{'|'.join(names)})[\s-]?(?:{'|'.join(allowed)})\b")
+        self.pieces = {
+            "<level>": "(?:" + "|".join(forms) + ")",
+            "<level_letter>": f"[{''.join(letters)}]",
+            "<number>": number,
+            "<range_word>": "(?:" + "|".join(re.escape(w) for w in vocab["range_words"]) + ")",
+            "<ordinal>": "(?:" + "|".join(vocab["ordinals"]) + ")",
+            "<region>": "(?:" + "|".join(vocab["regions"]) + ")",
+        }
+        words_or_marks = [rf"\b{re.escape(w)}\b" if w.isalpha() else re.escape(w) for w in vocab["range_words"]]
+        # between the two ends of a range in a matched mention ("T11 - L1", "L2 to L4")
+        self.range_separator = re.compile(r"\s*(?:" + "|".join(words_or_marks) + r")\s*", re.IGNORECASE)
+        # a letter and a number as one token: "t12"
+        self.letter_number = re.compile(rf"^[{''.join(letters).lower()}]\d+$")
+        sacral = "S" if any(re.fullmatch(r"s\d", name) for name in vocab["named"]) else ""
+        self.label_token = rf"(?:[{''.join(letters)}{sacral}]-?\s?\d{{1,2}}|sacrum)"
+
+    def expand(self, pattern: str) -> str:
+        """A target rule's pattern with the grammar's pieces filled in."""
+        for piece, regex in self.pieces.items():
+            pattern = pattern.replace(piece, regex)
+        return pattern
+
+
+@lru_cache(maxsize=1)
+def grammar() -> LevelGrammar:
+    return LevelGrammar(_vocab())
+
+
 _TOKEN = re.compile(r"[a-z]+|\d+")
-_RANGE_WORD = re.compile(r"\s*(?:-|–|—|\bto\b|\bthrough\b|\bthru\b)\s*", re.IGNORECASE)
 
 
 def _single(text: str, default_prefix: str | None = None) -> str | None:
@@ -38,7 +94,7 @@ def _single(text: str, default_prefix: str | None = None) -> str | None:
     if tokens[0] in vocab["prefixes"]:
         prefix = vocab["prefixes"][tokens[0]]
         rest = tokens[1:]
-    elif re.match(r"^[ctld]\d+$", tokens[0]):
+    elif grammar().letter_number.match(tokens[0]):
         prefix = vocab["prefixes"][tokens[0][0]]
         rest = [tokens[0][1:]]
     else:
@@ -61,7 +117,7 @@ def parse_levels(text: str) -> tuple[str, ...]:
     """Canonical levels named by one mention; a range expands to every level in it."""
     text = text.strip()
     parts = [text]
-    for sep in _RANGE_WORD.finditer(text):
+    for sep in grammar().range_separator.finditer(text):
         # "T-12" is one level: split only where the left side is already a whole level
         if _single(text[: sep.start()]) is not None and sep.end() < len(text):
             parts = [text[: sep.start()], text[sep.end() :]]

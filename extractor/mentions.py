@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from spacy.attrs import ORTH
 
-from .doc_text import doc_text, token_bounds
+from .pipeline.doc_text import doc_text, token_bounds
 from .levels import parse_levels
 
 

@@ -6,26 +6,34 @@ value in `doc.user_data` under `("._.", name, token.idx, None)`; writing there g
 `token._.section` (and every medspaCy getter built on it). Sections themselves are made by the stock
 code path, which this copies for the options spinecode uses (no parent sections, no start/end-line
 requirements, no sentence boundaries); any other configuration runs the stock `__call__`.
-`tests/extraction/test_sectionizer.py` compares the two on the corpora.
+`tests/pipeline/test_sections.py` compares the two on the corpora.
+
+Rules load by resource name (default "spinecode:sections") and are saved with the pipeline; the
+regex matcher inside is the fast one (medspacy_patches/regex_matcher.py).
 """
 
 
 from typing import Any, Literal
 
 from medspacy.section_detection.section import Section
+from medspacy.section_detection.section_rule import SectionRule
 from medspacy.section_detection.sectionizer import Sectionizer
 from spacy.attrs import IDX
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..medspacy_patches.regex_matcher import fast_medspacy_matcher
+from ..resources import read_rule_dicts, read_saved_rules, write_rules
 
-@Language.factory("spinecode_sectionizer")
+RULES_KEY = "section_rules"
+
+
 class SpinecodeSectionizer(Sectionizer):
     def __init__(
         self,
         nlp: Language,
         name: str = "spinecode_sectionizer",
-        rules: str | None = "default",
+        rules: str | None = "spinecode:sections",
         language_code: str = "en",
         max_section_length: int | None = None,
         phrase_matcher_attr: str = "LOWER",
@@ -38,11 +46,26 @@ class SpinecodeSectionizer(Sectionizer):
         apply_sentence_boundary: bool = False,
     ):
         super().__init__(
-            nlp, name=name, rules=rules, language_code=language_code, max_section_length=max_section_length,
+            nlp, name=name, rules=None, language_code=language_code, max_section_length=max_section_length,
             phrase_matcher_attr=phrase_matcher_attr, require_start_line=require_start_line,
             require_end_line=require_end_line, newline_pattern=newline_pattern, input_span_type=input_span_type,
             span_group_name=span_group_name, span_attrs=span_attrs, apply_sentence_boundary=apply_sentence_boundary,
         )
+        self.phrase_matcher_attr = phrase_matcher_attr
+        self.set_rules(read_rule_dicts(rules, RULES_KEY))
+
+    def set_rules(self, rule_dicts: list[dict]) -> None:
+        """Replace every rule (and the parent relations they declare)."""
+        self._parent_sections, self._parent_required = {}, {}
+        self._Sectionizer__matcher = fast_medspacy_matcher(self.nlp, self.name, self.phrase_matcher_attr, prune=True)
+        self.add([SectionRule.from_dict(rule) for rule in rule_dicts])
+
+    def to_disk(self, path, exclude=()) -> None:
+        write_rules(path, RULES_KEY, self.rules)
+
+    def from_disk(self, path, exclude=()) -> "SpinecodeSectionizer":
+        self.set_rules(read_saved_rules(path, RULES_KEY))
+        return self
 
     def __call__(self, doc: Doc) -> Doc:
         if self.require_start_line or self.require_end_line or self._parent_sections or self._apply_sentence_boundary:

@@ -1,5 +1,5 @@
-"""A drop-in replacement for medspaCy 1.3.1's RegexMatcher, used by its Sectionizer, TargetMatcher
-and ConText.
+"""A drop-in replacement for medspaCy 1.3.1's RegexMatcher, injected into the MedspacyMatcher of our
+sectionizer, target matcher and ConText (`fast_medspacy_matcher`); medspaCy's own modules are untouched.
 
 The stock matcher runs every pattern over `doc.text_with_ws` rebuilt per pattern and resolves each
 match to tokens with `doc.char_span` and a linear scan; with ~70 regex rules that was most of our
@@ -13,7 +13,7 @@ begin or end in whitespace.
 import re
 from bisect import bisect_left, bisect_right
 
-from medspacy.common import medspacy_matcher
+from medspacy.common.medspacy_matcher import MedspacyMatcher
 from medspacy.common.regex_matcher import RegexMatcher
 from spacy.tokens import Doc
 
@@ -60,6 +60,11 @@ class FastRegexMatcher(RegexMatcher):
         return matches
 
 
-def install() -> None:
-    """Make medspaCy's matchers built from now on use FastRegexMatcher."""
-    medspacy_matcher.RegexMatcher = FastRegexMatcher
+def fast_medspacy_matcher(nlp, name: str, phrase_matcher_attr: str = "LOWER", prune: bool = True) -> MedspacyMatcher:
+    """A MedspacyMatcher whose regex rules run on FastRegexMatcher. Call before any rule is added."""
+    matcher = MedspacyMatcher(nlp, name=name, phrase_matcher_attr=phrase_matcher_attr, prune=prune)
+    # MedspacyMatcher builds its RegexMatcher in __init__ under a private name; check the name so that
+    # a medspaCy upgrade that changes it fails here instead of silently running the stock matcher
+    assert isinstance(matcher._MedspacyMatcher__regex_matcher, RegexMatcher)
+    matcher._MedspacyMatcher__regex_matcher = FastRegexMatcher(nlp.vocab)
+    return matcher

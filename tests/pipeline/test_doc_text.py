@@ -4,8 +4,8 @@ import pickle
 
 import spacy
 
-from extractor.doc_text import TEXT_KEY, TextKeepingTokenizer, doc_text
 from extractor.pipeline import get_pipeline
+from extractor.pipeline.doc_text import TEXT_KEY, TextKeepingTokenizer, doc_text
 
 
 def test_pipeline_docs_keep_their_text():

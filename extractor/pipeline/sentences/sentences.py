@@ -5,24 +5,15 @@ labels ("T12:") and blank lines, while hard-wrapped lines must NOT break. PyRuSH
 slow (≈ 85 % of a stock medspaCy pipeline's time) and logs note text, so we use these rules.
 """
 
-import re
-
 import numpy
 from spacy.attrs import IDX, IS_ALPHA, IS_LOWER, IS_SPACE, IS_TITLE, LENGTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..doc_text import doc_text
-
-_ABBREVIATIONS = frozenset(
-    ["dr", "mr", "mrs", "ms", "vs", "e.g", "i.e", "approx", "st", "no", "fig", "pt", "etc", "cf", "al", "inc", "ca", "jr", "sr", "prof", "dept"]
-)
-_LIST_MARK = re.compile(r"^(?:\d{1,2}[.)]|[-*#>|]|\[[ xX]?\]|[a-z][.)])$")
-_LEVEL_LABEL = re.compile(r"^(?:[CTLDS]-?\s?\d{1,2}|sacrum|sacroplasty)$", re.IGNORECASE)
-_TERMINAL = {".", "!", "?", ":", ";"}
+from .patterns import ABBREVIATIONS, LEVEL_LABEL, LIST_MARK, TERMINAL
 
 
-@Language.factory("spinecode_sentences")
 class ClinicalSentences:
     """Marks sentence starts; no state besides constants, so it pickles trivially."""
 
@@ -75,21 +66,21 @@ class ClinicalSentences:
             elif breaks:
                 nxt = texts[i + 1] if i + 1 < n else ""
                 if (
-                    prev in _TERMINAL
-                    or _LIST_MARK.match(text)
+                    prev in TERMINAL
+                    or LIST_MARK.match(text)
                     or (text.isdigit() and len(text) <= 2 and nxt in (")", "."))
-                    or (_LEVEL_LABEL.match(text) and nxt == ":")
-                    or (text.isupper() and len(text) > 2 and prev in _TERMINAL)
-                    or (is_title[i] and prev in _TERMINAL)
+                    or (LEVEL_LABEL.match(text) and nxt == ":")
+                    or (text.isupper() and len(text) > 2 and prev in TERMINAL)
+                    or (is_title[i] and prev in TERMINAL)
                 ):
                     starts[i] = True
             elif prev in {".", "!", "?"}:
                 before = texts[j - 1].lower() if j > 0 else ""
-                if before not in _ABBREVIATIONS and not (len(before) == 1 and before.isalpha() and spaces[j] == ""):
+                if before not in ABBREVIATIONS and not (len(before) == 1 and before.isalpha() and spaces[j] == ""):
                     # dictated headings ("biopsy. none, patient declined") stay with their value
                     words = sum(is_alpha[last_start:j]) if j - last_start < 4 else 9
                     starts[i] = not (words <= 1 and is_lower[i] and is_alpha[i])
-            elif _LIST_MARK.match(text) and text[0].isdigit() and prev in _TERMINAL:
+            elif LIST_MARK.match(text) and text[0].isdigit() and prev in TERMINAL:
                 starts[i] = True
         # one call: the per-token `is_sent_start` setter checks the whole doc's annotation each time
         values = numpy.array([1 if start else -1 for start in starts], dtype=numpy.int64).view(numpy.uint64)

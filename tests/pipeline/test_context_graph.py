@@ -3,11 +3,10 @@
 from pathlib import Path
 
 import pytest
-from medspacy.context import context as medspacy_context
 from medspacy.context.context_graph import ConTextGraph
 
-from extractor.components.fast_context import FastConTextGraph
 from extractor.pipeline import get_pipeline
+from extractor.pipeline.medspacy_patches.context_graph import FastConTextGraph
 from extractor.text import normalize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,9 +32,10 @@ def test_fast_graph_equals_stock_graph(monkeypatch):
     nlp = get_pipeline()
     all_texts = texts()
     assert len(all_texts) > 100
-    monkeypatch.setattr(medspacy_context, "ConTextGraph", ConTextGraph)
+    context = nlp.get_pipe("spinecode_context")
+    monkeypatch.setattr(context, "graph_class", ConTextGraph)
     stock = [graph_view(doc) for doc in nlp.pipe(all_texts)]
-    monkeypatch.setattr(medspacy_context, "ConTextGraph", FastConTextGraph)
+    monkeypatch.setattr(context, "graph_class", FastConTextGraph)
     fast = [graph_view(doc) for doc in nlp.pipe(all_texts)]
     assert sum(len(edges) for _, edges, _ in stock) > 500  # the corpora exercise the graph
     for text_index, (expected, got) in enumerate(zip(stock, fast)):

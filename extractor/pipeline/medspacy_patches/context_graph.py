@@ -10,8 +10,8 @@ every modifier (`apply_modifiers`) through method calls and properties: ~1,900 `
   entities: sorted, not overlapping, so the targets that `tuple_overlaps` the scope form two index
   ranges found by bisection), and calls `modify` in the stock order (by target, then modifier).
 
-Everything else (pruning, `max_targets`, edges) is the stock code path. Installed by
-`pipeline.build_pipeline`; `tests/extraction/test_fast_context.py` compares it with the stock graph.
+Everything else (pruning, `max_targets`, edges) is the stock code path. Built by our ConText
+(pipeline/context/context.py); `tests/pipeline/test_context_graph.py` compares it with the stock graph.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from itertools import pairwise
 
-from medspacy.context import context as medspacy_context
 from medspacy.context.context_graph import ConTextGraph
 
 
@@ -87,8 +86,3 @@ def _reaching(spans: list[tuple[int, int]], m0: int, m1: int) -> bool:
         return True
     k = bisect_left(starts, m1) - 1
     return k >= 0 and m1 <= spans[k][1]
-
-
-def install() -> None:
-    """Make medspaCy's ConText build FastConTextGraph from now on."""
-    medspacy_context.ConTextGraph = FastConTextGraph

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extractor.components import regex_scan
-from extractor.components.fast_regex import FastRegexMatcher
-from extractor.components.regex_scan import RegexScanner, superset_pattern
 from extractor.pipeline import get_pipeline
+from extractor.pipeline.medspacy_patches import regex_scan
+from extractor.pipeline.medspacy_patches.regex_matcher import FastRegexMatcher
+from extractor.pipeline.medspacy_patches.regex_scan import RegexScanner, superset_pattern
 from extractor.text import normalize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,7 +165,7 @@ def test_records_are_the_same_without_hyperscan(extractor):
         "import json, sys\n"
         "sys.modules['hyperscan'] = None  # import hyperscan now fails\n"
         "from extractor import Extractor\n"
-        "from extractor.components import regex_scan\n"
+        "from extractor.pipeline.medspacy_patches import regex_scan\n"
         "assert regex_scan.hyperscan is None\n"
         "paths = sys.argv[1:]\n"
         "items = [(p, open(p, encoding='utf-8').read()) for p in paths]\n"

@@ -1,0 +1,1 @@
+"""The ConText pipe: factory.py registers it, context.py is the component."""

@@ -1,0 +1,67 @@
+"""medspaCy's ConText with our modifier rules (patterns/context.json), built on the fast regex matcher
+and the fast ConText graph (medspacy_patches/), so medspaCy's own modules stay as they are.
+
+`__call__` is the stock one (medspaCy 1.3.1 ConText.__call__) with FastConTextGraph in place of
+ConTextGraph; `tests/pipeline/test_context_graph.py` checks the two give the same modifiers.
+"""
+
+from __future__ import annotations
+
+from medspacy.context import ConText
+from medspacy.context.context_modifier import ConTextModifier
+from medspacy.context.context_rule import ConTextRule
+from spacy.tokens import Doc
+
+from ..medspacy_patches import doc_codecs  # noqa: F401  (a Doc with modifiers can cross processes)
+from ..medspacy_patches.context_graph import FastConTextGraph
+from ..medspacy_patches.regex_matcher import fast_medspacy_matcher
+from ..resources import read_rule_dicts, read_saved_rules, write_rules
+
+RULES_KEY = "context_rules"
+
+
+class SpinecodeContext(ConText):
+    graph_class = FastConTextGraph
+
+    def __init__(self, nlp, name: str = "spinecode_context", rules: str | None = "spinecode:context",
+                 phrase_matcher_attr: str = "LOWER", **options):
+        super().__init__(nlp, name=name, rules=None, phrase_matcher_attr=phrase_matcher_attr, **options)
+        self.phrase_matcher_attr = phrase_matcher_attr
+        self.set_rules(read_rule_dicts(rules, RULES_KEY))
+
+    def set_rules(self, rule_dicts: list[dict]) -> None:
+        """Replace every rule."""
+        self._ConText__matcher = fast_medspacy_matcher(
+            self.nlp, self.name, self.phrase_matcher_attr, prune=self.prune_on_modifier_overlap
+        )
+        self.add([ConTextRule.from_dict(rule) for rule in rule_dicts])
+
+    def to_disk(self, path, exclude=()) -> None:
+        write_rules(path, RULES_KEY, self.rules)
+
+    def from_disk(self, path, exclude=()) -> SpinecodeContext:
+        self.set_rules(read_saved_rules(path, RULES_KEY))
+        return self
+
+    def __call__(self, doc: Doc, targets: str | None = None) -> Doc:
+        if not targets and self.input_span_type == "ents":
+            targets = doc.ents
+        elif not targets and self.input_span_type == "group":
+            targets = doc.spans[self.span_group_name]
+        elif targets:
+            targets = getattr(doc._, targets)
+        graph = self.graph_class(prune_on_modifier_overlap=self.prune_on_target_overlap)
+        graph.targets = targets
+        graph.modifiers = []
+        matcher = self._ConText__matcher
+        for match_id, start, end in matcher(doc):
+            rule = matcher.rule_map[self.nlp.vocab[match_id].text]
+            graph.modifiers.append(ConTextModifier(rule, start, end, doc, max_scope=self.max_scope))
+        graph.update_scopes()
+        graph.apply_modifiers()
+        for target, modifier in graph.edges:
+            target._.modifiers += (modifier,)
+        if self.context_attributes_mapping:
+            self.set_context_attributes(graph.edges)
+        doc._.context_graph = graph
+        return doc

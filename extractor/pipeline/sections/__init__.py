@@ -1,0 +1,1 @@
+"""The sections pipe: factory.py registers it, sectionizer.py is the component."""

@@ -1,0 +1,1 @@
+"""The target rules pipe: factory.py registers it, targets.py is the component."""
