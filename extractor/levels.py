@@ -7,6 +7,9 @@
 - `grammar().label_token` is a level written as one token ("T12", "S1", "sacrum") for the sentence
   splitter's per-level labels ("T12: ...");
 - `parse_levels(text)` turns a matched mention into canonical levels (T-12 → T12, "L1-3" → L1 L2 L3).
+
+The tokenizer splits "L-1" and "T12/L1" into tokens (pipeline/tokenizer.py EXTRA_INFIXES) only so that
+rule spans fall on token edges; what counts as a level is decided here. Examples: tests/test_levels.py.
 """
 
 from __future__ import annotations

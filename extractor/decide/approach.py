@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..labels import Cue, Modifier, Section
 from ..mentions import Mention
 from .cues import APPROACH, STOPPED
-from .lexicon import lexicon
+from ..lexicon import lexicon
 from .note_index import Attachment, Rank, most_specific, positive_cues
 
 

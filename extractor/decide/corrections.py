@@ -7,7 +7,7 @@ from dataclasses import replace
 from ..labels import Cue, Modifier, Section
 from ..mentions import Mention
 from .cues import NEGATING, NOT_SUBJECT
-from .lexicon import lexicon
+from ..lexicon import lexicon
 from .note_index import NoteIndex
 
 

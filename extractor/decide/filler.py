@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from ..labels import Cue
 from .cues import CEMENT_TYPES
-from .lexicon import lexicon
+from ..lexicon import lexicon
 from .note_index import Attachment, NoteIndex, Rank, most_specific, positive_cues
 from .section_roles import PROCEDURAL
 

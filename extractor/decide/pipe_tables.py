@@ -7,7 +7,7 @@ import re
 
 from ..labels import Cue, Modifier
 from ..mentions import Mention, Sentence
-from .lexicon import lexicon
+from ..lexicon import lexicon
 
 _NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2})?$")
 _HAS_LETTER = re.compile(r"[a-z]")

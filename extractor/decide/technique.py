@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..labels import Cue
 from .cues import CAVITY
-from .lexicon import lexicon
+from ..lexicon import lexicon
 from .note_index import Attachment, Rank, most_specific, negated_cues, positive_cues
 
 

@@ -12,7 +12,7 @@ from ..facts import level_index
 from ..labels import Cue, Modifier
 from ..mentions import Mention
 from .cues import CAVITY, CEMENT_TYPES, DELIVERY_NAMES, NEGATING, PROC, TREAT, is_negated, is_positive
-from .lexicon import lexicon
+from ..lexicon import lexicon
 from .note_index import Attachment, NoteIndex, Rank
 from .section_roles import FINDING_SECTIONS, NEGATION_SECTIONS, PLAN_SECTIONS, PROCEDURAL
 

@@ -1,4 +1,5 @@
-"""The decision layer's word lists and small regexes, read once from patterns/lexicons.json.
+"""The word lists and small regexes of the decision layer and the sentence splitter, read once from
+patterns/lexicons.json.
 
 `lexicon().regex(name)` is the compiled entry, `lexicon().words(name)` its words as a tuple, in file
 order. An unknown name raises KeyError: every list the code uses is an entry of the file.
