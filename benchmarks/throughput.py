@@ -38,7 +38,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = [ROOT / "corpora" / "train", ROOT / "corpora" / "test"]
-TARGETS_JSON = ROOT / "patterns" / "targets.json"
 
 GOAL_VS_STOCK = 20.0  # spinecode (1 worker) ≥ 20 × stock medspaCy
 GOAL_VS_TOKENIZER = 0.6  # spinecode (1 worker) ≥ 0.6 × bare tokenizer
@@ -155,11 +154,15 @@ class Stock(Mode):
         import medspacy
         from medspacy.target_matcher import TargetRule
 
+        from extractor.pipeline.resources import read_rule_dicts
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.nlp = medspacy.load()  # medspacy_pyrush, medspacy_target_matcher, medspacy_context
-            # medspaCy 1.3.1's rules= config of the target matcher is broken: add the rules afterwards
-            self.nlp.get_pipe("medspacy_target_matcher").add(TargetRule.from_json(str(TARGETS_JSON)))
+            # medspaCy 1.3.1's rules= config of the target matcher is broken: add the rules afterwards,
+            # as spinecode reads them (level-grammar pieces filled in)
+            rules = read_rule_dicts("spinecode:targets", "target_rules")
+            self.nlp.get_pipe("medspacy_target_matcher").add([TargetRule.from_dict(r) for r in rules])
         self.pipe_names = list(self.nlp.pipe_names)
 
     def run(self, items):
