@@ -97,3 +97,49 @@ class NoteFacts:
     @property
     def biopsy_only_levels(self) -> list[str]:
         return [b.level for b in self.biopsy_only]
+
+
+SEDATION_LEVELS = ("none", "local", "minimal", "moderate", "deep", "mac", "general")
+SEDATION_PROVIDERS = ("proceduralist", "other_provider", "anesthesia")
+
+
+@dataclass
+class SedationFacts:
+    """Sedation or anesthesia of this session (coding-rules 0.1), with the words that say so."""
+
+    level: str | None = None  # one of SEDATION_LEVELS; None: not documented
+    given_by: str | None = None  # one of SEDATION_PROVIDERS; None: not stated
+    observer: bool = False  # an independent trained observer is documented
+    minutes: int | None = None  # explicit intraservice minutes, or from sedation start/stop times
+    minutes_source: str | None = None  # stated | clock | None
+    age_years: int | None = None  # when the note states it
+    sedative_given: bool = False  # a sedative or analgesic drug is named for this session
+    propofol: bool = False
+    conflicts: list[str] = field(default_factory=list)  # contradictions (rule S9)
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def documented(self) -> bool:
+        return self.level is not None or self.sedative_given
+
+    def to_dict(self) -> dict:
+        return {
+            "level": self.level, "given_by": self.given_by, "observer": self.observer, "minutes": self.minutes,
+            "minutes_source": self.minutes_source, "age_years": self.age_years,
+            "conflicts": list(self.conflicts), "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True)
+class ServiceDate:
+    """The date of service and where it came from: caller | note | none."""
+
+    value: str | None  # ISO date
+    source: str  # caller | note | none
+    evidence: Evidence | None = None
+
+    def to_dict(self) -> dict:
+        out = {"value": self.value, "source": self.source}
+        if self.evidence is not None:
+            out["evidence"] = [self.evidence.to_dict()]
+        return out

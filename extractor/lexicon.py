@@ -1,5 +1,5 @@
 """The word lists and small regexes of the decision layer and the sentence splitter, read once from
-patterns/lexicons.json.
+patterns/lexicons.json, and the sedation and date-of-service cues of patterns/sedation.json and dates.json.
 
 `lexicon().regex(name)` is the compiled entry, `lexicon().words(name)` its words as a tuple, in file
 order. An unknown name raises KeyError: every list the code uses is an entry of the file.
@@ -34,7 +34,13 @@ class Lexicon:
         return tuple(self.entries[name]["words"])
 
 
-@lru_cache(maxsize=1)
-def lexicon() -> Lexicon:
-    data = json.loads((files("extractor.patterns") / "lexicons.json").read_text(encoding="utf-8"))
+LEXICON_FILES = ("lexicons", "sedation", "dates")
+
+
+@lru_cache(maxsize=len(LEXICON_FILES))
+def lexicon(name: str = "lexicons") -> Lexicon:
+    """The entries of patterns/<name>.json (one of LEXICON_FILES)."""
+    if name not in LEXICON_FILES:
+        raise KeyError(name)
+    data = json.loads((files("extractor.patterns") / f"{name}.json").read_text(encoding="utf-8"))
     return Lexicon(data["lexicons"])

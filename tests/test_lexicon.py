@@ -1,4 +1,5 @@
-"""patterns/lexicons.json: every regex entry matches its examples, and every entry is used by the code."""
+"""patterns/lexicons.json, sedation.json, dates.json: every regex entry matches its examples, and every
+entry is used by the code."""
 
 from __future__ import annotations
 
@@ -9,42 +10,50 @@ from pathlib import Path
 import pytest
 
 import extractor
-from extractor.lexicon import lexicon
+from extractor.lexicon import LEXICON_FILES, lexicon
 
-ENTRIES = json.loads((files("extractor.patterns") / "lexicons.json").read_text(encoding="utf-8"))["lexicons"]
-REGEX_ENTRIES = sorted(name for name, entry in ENTRIES.items() if "regex" in entry)
+ENTRIES = {
+    (file, name): entry
+    for file in LEXICON_FILES
+    for name, entry in json.loads((files("extractor.patterns") / f"{file}.json").read_text(encoding="utf-8"))[
+        "lexicons"
+    ].items()
+}
+REGEX_ENTRIES = sorted(key for key, entry in ENTRIES.items() if "regex" in entry)
 
 
-def _finds(name: str, text: str) -> bool:
-    pattern = lexicon().regex(name)
-    use = ENTRIES[name].get("use", "search")
+def _finds(file: str, name: str, text: str) -> bool:
+    pattern = lexicon(file).regex(name)
+    use = ENTRIES[file, name].get("use", "search")
     return bool(pattern.match(text) if use == "match" else pattern.search(text))
 
 
-@pytest.mark.parametrize("name", REGEX_ENTRIES)
-def test_regex_entry_examples(name):
-    examples = ENTRIES[name]["examples"]
+@pytest.mark.parametrize("file, name", REGEX_ENTRIES, ids=[f"{f}:{n}" for f, n in REGEX_ENTRIES])
+def test_regex_entry_examples(file, name):
+    examples = ENTRIES[file, name]["examples"]
     assert examples["match"] and examples["no_match"], f"{name}: needs examples both ways"
     for text in examples["match"]:
-        assert _finds(name, text), f"{name} should find {text!r}"
+        assert _finds(file, name, text), f"{name} should find {text!r}"
     for text in examples["no_match"]:
-        assert not _finds(name, text), f"{name} should not find {text!r}"
+        assert not _finds(file, name, text), f"{name} should not find {text!r}"
 
 
 def test_every_entry_is_documented_and_has_one_kind():
-    for name, entry in ENTRIES.items():
+    for (file, name), entry in ENTRIES.items():
         assert entry.get("about"), name
-        assert ("regex" in entry) != ("words" in entry), f"{name}: a regex or a word list, not both"
+        assert ("regex" in entry) != ("words" in entry), f"{file}:{name}: a regex or a word list, not both"
         if "words" in entry:
             assert entry["words"] and all(isinstance(w, str) for w in entry["words"]), name
 
 
 def test_every_entry_is_used_by_the_code():
     source = "\n".join(p.read_text() for p in Path(extractor.__file__).parent.rglob("*.py"))
-    unused = [name for name in ENTRIES if f'"{name}"' not in source]
+    unused = [f"{file}:{name}" for file, name in ENTRIES if f'"{name}"' not in source]
     assert not unused, f"entries no code reads: {unused}"
 
 
-def test_unknown_entry_raises():
+def test_unknown_entry_or_file_raises():
     with pytest.raises(KeyError):
         lexicon().words("no_such_list")
+    with pytest.raises(KeyError):
+        lexicon("no_such_file")

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 TABLES_DIR = Path(__file__).with_name("tables")
-ROLES = ("primary", "add-on", "unlisted", "biopsy", "imaging")
+ROLES = ("primary", "add-on", "unlisted", "biopsy", "imaging", "additional")  # additional: other services of the claim
 REGIONS = ("cervical", "thoracic", "lumbar", "sacral")
 CODE_SETS = ("current", "legacy")
 

@@ -16,9 +16,10 @@ class Code:
     levels: list[str]
     description: str
     rationale: str
+    evidence: tuple = ()  # Evidence of the words that decided it (additional codes)
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "code": self.code,
             "units": self.units,
             "system": self.system,
@@ -27,6 +28,9 @@ class Code:
             "description": self.description,
             "rationale": self.rationale,
         }
+        if self.evidence:
+            out["evidence"] = [e.to_dict() for e in self.evidence]
+        return out
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,18 @@ class PcsCode:
             "root_operation": self.root_operation,
             "description": self.description,
         }
+
+
+@dataclass(frozen=True)
+class Query:
+    """A documentation query a coder would send the physician (coding-rules 0.3)."""
+
+    topic: str
+    question: str
+    levels: list[str]
+
+    def to_dict(self) -> dict:
+        return {"topic": self.topic, "question": self.question, "levels": list(self.levels)}
 
 
 @dataclass

@@ -1,0 +1,149 @@
+"""Sedation and anesthesia of this session (coding-rules 0.1): level, who gave it, an independent
+observer, intraservice minutes, the patient's age. Cues are the entries of patterns/sedation.json.
+
+A sentence speaks of this session unless its section is about another time (history, plan, ...) or
+it says the sedation was planned, declined, discussed or a risk. Across sentences: the most intense
+level documented wins ("after local anesthesia" beside "moderate sedation" is moderate); the minutes
+are only an explicit sedation or intraservice time, or sedation start/stop clock times, never a
+procedure or fluoroscopy time. Sedation the report documents without saying who gave it counts as
+the proceduralist's (the report is theirs); an anesthesia provider is named, or implied by general
+anesthesia or MAC. Contradictions (rule S9) are listed, not resolved.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..facts import SEDATION_LEVELS, Evidence, SedationFacts
+from ..lexicon import lexicon
+from ..mentions import Sentence
+from .section_roles import NOT_NOW_SECTIONS
+
+# entry of patterns/sedation.json -> the level it documents, most intense last
+LEVEL_CUES = (
+    ("local_only", "local"),
+    ("minimal_sedation", "minimal"),
+    ("moderate_sedation", "moderate"),
+    ("deep_sedation", "deep"),
+    ("mac", "mac"),
+    ("general_anesthesia", "general"),
+)
+ANESTHESIA_LEVELS = frozenset({"mac", "general"})  # given by an anesthesia provider by definition
+SEDATION_WORDS = re.compile(r"sedat|intra-?service|an(?:a)?esthe|midazolam|versed|fentanyl|propofol|\bmac\b|\bga\b|intubat",
+                            re.IGNORECASE)
+# a sentence about sedation itself, not only about anesthesia ("after local anesthesia, the needle ...")
+SEDATION_CONTENT = re.compile(r"sedat|intra-?service", re.IGNORECASE)
+
+
+def _clock_minutes(start: str, stop: str) -> int | None:
+    def minutes(clock: str) -> int | None:
+        digits = clock.replace(":", "")
+        if len(digits) not in (3, 4):
+            return None
+        hours, mins = int(digits[:-2]), int(digits[-2:])
+        return hours * 60 + mins if hours < 24 and mins < 60 else None
+
+    a, b = minutes(start), minutes(stop)
+    if a is None or b is None:
+        return None
+    span = (b - a) % (24 * 60)
+    return span if 0 < span < 12 * 60 else None
+
+
+def _group(match: re.Match, *names: str) -> str | None:
+    for name in names:
+        if name in match.re.groupindex and match.group(name):
+            return match.group(name)
+    return None
+
+
+def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
+    cues = lexicon("sedation")
+    facts = SedationFacts()
+    levels: list[str] = []
+    providers: set[str] = set()
+    stated_minutes: list[int] = []
+    clock_minutes: list[int] = []
+    observer_also_assisted = False
+
+    def keep(match: re.Match, offset: int, label: str, section) -> None:
+        start, end = offset + match.start(), offset + match.end()
+        if not any(e.start == start and e.end == end for e in facts.evidence):
+            facts.evidence.append(Evidence(start, end, text[start:end], label, section))
+
+    for sentence in sentences:
+        chunk = text[sentence.start : sentence.end]
+        age = cues.regex("age").search(chunk)
+        if age and facts.age_years is None:
+            years = _group(age, "years", "years2", "years3")
+            facts.age_years = int(years) if years else 0
+        if not SEDATION_WORDS.search(chunk) or sentence.section in NOT_NOW_SECTIONS:
+            continue
+        if cues.regex("not_this_session").search(chunk):
+            continue
+        found_level = None
+        for entry, level in LEVEL_CUES:
+            match = cues.regex(entry).search(chunk)
+            if match:
+                found_level = level
+                levels.append(level)
+                keep(match, sentence.start, "SEDATION", sentence.section)
+        drug = cues.regex("sedative_drug").search(chunk)
+        if drug:
+            facts.sedative_given = True
+            keep(drug, sentence.start, "SEDATION", sentence.section)
+        facts.propofol |= bool(cues.regex("propofol").search(chunk))
+        for entry, provider in (("by_anesthesia", "anesthesia"), ("by_other_provider", "other_provider"),
+                                ("by_proceduralist", "proceduralist")):
+            match = cues.regex(entry).search(chunk)
+            if match and (found_level or drug or SEDATION_CONTENT.search(chunk)):
+                providers.add(provider)
+                keep(match, sentence.start, "SEDATION_PROVIDER", sentence.section)
+        if found_level in (None, "local") and not drug and not SEDATION_CONTENT.search(chunk):
+            continue  # anesthesia words without sedation content (e.g. "local anesthesia" for a needle)
+        observer = cues.regex("observer").search(chunk)
+        if observer:
+            facts.observer = True
+            keep(observer, sentence.start, "SEDATION_OBSERVER", sentence.section)
+        observer_also_assisted |= bool(cues.regex("observer_also_assisted").search(chunk))
+        minutes = cues.regex("sedation_minutes").search(chunk)
+        if minutes:
+            stated_minutes.append(int(_group(minutes, "min", "min2", "min3")))
+            keep(minutes, sentence.start, "SEDATION_TIME", sentence.section)
+        elif SEDATION_CONTENT.search(chunk) and not cues.regex("other_minutes").search(chunk):
+            bare = cues.regex("bare_minutes").search(chunk)
+            if bare:
+                stated_minutes.append(int(bare.group("min")))
+                keep(bare, sentence.start, "SEDATION_TIME", sentence.section)
+        clock = cues.regex("sedation_clock").search(chunk)
+        if clock:
+            span = _clock_minutes(_group(clock, "start", "start2"), _group(clock, "stop", "stop2"))
+            if span is not None:
+                clock_minutes.append(span)
+                keep(clock, sentence.start, "SEDATION_TIME", sentence.section)
+
+    if levels:
+        facts.level = max(levels, key=SEDATION_LEVELS.index)
+    if facts.level in ANESTHESIA_LEVELS:
+        providers.add("anesthesia")
+    if observer_also_assisted:
+        facts.observer = False
+    if "anesthesia" in providers and "proceduralist" in providers and "moderate" in levels:
+        facts.conflicts.append("sedation by the anesthesia team and by the proceduralist are both documented")
+    if facts.level == "moderate" and facts.propofol and "anesthesia" not in providers:
+        facts.conflicts.append("moderate sedation with propofol by a provider who is not an anesthesia provider")
+    if "anesthesia" in providers:
+        facts.given_by = "anesthesia"
+    elif "other_provider" in providers:
+        facts.given_by = "other_provider"
+    elif "proceduralist" in providers or facts.level in ("minimal", "moderate", "deep"):
+        # sedation a procedure report documents without naming who gave it is the proceduralist's
+        facts.given_by = "proceduralist"
+    times = sorted(set(stated_minutes) | set(clock_minutes))
+    if len(times) > 1:
+        facts.conflicts.append(f"two different sedation times are documented ({', '.join(map(str, times))} minutes)")
+    elif times:
+        facts.minutes = times[0]
+        facts.minutes_source = "stated" if stated_minutes else "clock"
+    facts.evidence.sort(key=lambda e: (e.start, e.end))
+    return facts

@@ -1,0 +1,78 @@
+"""Sedation facts of a note (extractor/decide/sedation.py), one phenomenon per example."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractor.decide.sedation import sedation_facts
+from extractor.mentions import doc_to_sentences
+from extractor.pipeline import get_pipeline
+from extractor.text import normalize
+
+
+def read(note: str):
+    facts = sedation_facts(doc_to_sentences(get_pipeline()(normalize(note)), note), note)
+    for e in facts.evidence:
+        assert note[e.start : e.end] == e.text
+    return facts
+
+
+@pytest.mark.parametrize(
+    "note, level, given_by, observer, minutes, source",
+    [
+        ("Moderate sedation by me, RN observer monitoring, sedation 10:02-10:41.", "moderate", "proceduralist", True, 39,
+         "clock"),
+        ("Moderate sedation was given by the IR nurse under my supervision with continuous monitoring; intraservice "
+         + "time was 22 minutes.", "moderate", "proceduralist", True, 22, "stated"),
+        ("Conscious sedation: fentanyl and midazolam, 25 minutes, monitored by nursing.", "moderate", "proceduralist",
+         True, 25, "stated"),
+        # a procedure time is not a sedation time
+        ("Moderate sedation by me with an independent trained observer. Procedure time 45 minutes.", "moderate",
+         "proceduralist", True, None, None),
+        ("The patient was placed under general endotracheal anesthesia.", "general", "anesthesia", False, None, None),
+        ("L1 balloon kyphoplasty under fluoro, MAC by anesthesia.", "mac", "anesthesia", False, None, None),
+        ("Local with IV sedation by the anesthesia service.", "moderate", "anesthesia", False, None, None),
+        ("PRONE, LOCAL 1% LIDOCAINE, NO SEDATION.", "local", None, False, None, None),
+        ("Deep sedation by the radiologist.", "deep", "proceduralist", False, None, None),
+    ],
+)
+def test_sedation_of_the_session(note, level, given_by, observer, minutes, source):
+    facts = read(note)
+    assert (facts.level, facts.given_by, facts.observer, facts.minutes, facts.minutes_source) == (
+        level, given_by, observer, minutes, source)
+    assert not facts.conflicts
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Plan: reschedule L4 vertebroplasty under general anesthesia.",
+        "GA felt to be high risk today given active wheezing, and pt declined.",
+        "Denies LE weakness, saddle anesthesia, bowel/bladder symptoms.",
+        "After local anesthesia, an 11 G needle was advanced into L2.",
+    ],
+)
+def test_not_sedation_of_this_session(note):
+    facts = read(note)
+    assert facts.level in (None, "local") and facts.given_by is None and facts.minutes is None
+
+
+def test_two_sedation_times_conflict():
+    facts = read("Moderate sedation by me, RN monitoring. Intraservice time 22 minutes. Sedation time: 40 minutes.")
+    assert facts.minutes is None and facts.conflicts
+
+
+def test_propofol_moderate_sedation_by_a_nurse_conflicts():
+    facts = read("Moderate sedation with propofol administered by the procedure nurse, with monitoring.")
+    assert facts.conflicts and facts.propofol
+
+
+def test_an_observer_who_also_assisted_is_not_independent():
+    facts = read("Moderate sedation by me; the RN monitored the patient and also assisted with the procedure; "
+                 "intraservice time 30 minutes.")
+    assert facts.observer is False and facts.minutes == 30
+
+
+def test_age_and_drugs_without_a_level():
+    facts = read("78-year-old woman. Fentanyl/midazolam for comfort, administered by nursing.")
+    assert facts.age_years == 78 and facts.level is None and facts.sedative_given
