@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .coding import CodingResult, assign_codes
 from .confidence import score
 from .decide import facts_from_sentences
-from .facts import NoteFacts, region_of
+from .facts import NoteFacts
 from .parallel import WORKER_CRASHED, OrderedPool, chunked, current_worker, start_worker
 from .text import normalize
 
@@ -35,35 +35,14 @@ class NoteResult:
     def to_dict(self) -> dict:
         if self.error is not None:
             return {"schema_version": SCHEMA_VERSION, "note_id": self.note_id, "error": dict(self.error)}
-        facts, coding = self.facts, self.coding
-        assert facts is not None and coding is not None
+        assert self.facts is not None and self.coding is not None
+        coding = self.coding.to_dict()
+        del coding["warnings"], coding["review"]  # the record's are the scored ones, below (they include these)
         return {
             "schema_version": SCHEMA_VERSION,
             "note_id": self.note_id,
-            "procedures": [
-                {
-                    "level": p.level,
-                    "region": region_of(p.level),
-                    "technique": p.technique,
-                    "approach": p.approach,
-                    "side": p.side,
-                    "cavity_device": p.cavity_device,
-                    "cement": p.cement,
-                    "cement_volume_ml": p.cement_volume_ml,
-                    "biopsy": p.biopsy,
-                    "guidance": p.guidance,
-                    "evidence": [e.to_dict() for e in p.evidence],
-                }
-                for p in facts.procedures
-            ],
-            "biopsy_only_levels": facts.biopsy_only_levels,
-            "imaging": list(facts.imaging),
-            "not_treated": [{"level": n.level, "reason": n.reason} for n in facts.not_treated],
-            "other_procedures": list(facts.other_procedures),
-            "code_set": coding.code_set,
-            "date_of_service": coding.date_of_service,
-            "codes": [c.to_dict() for c in coding.codes],
-            "pcs_codes": [c.to_dict() for c in coding.pcs_codes],
+            **self.facts.to_dict(),
+            **coding,
             "confidence": self.confidence,
             "review": self.review,
             "warnings": list(self.warnings),
