@@ -6,14 +6,14 @@ read (text.py) → spaCy Doc (pipeline/) → mentions (mentions.py) → facts (d
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .coding import CodingResult, assign_codes
 from .confidence import score
 from .decide import facts_from_sentences
-from .facts import NoteFacts, region_of
+from .facts import NoteFacts
+from .parallel import WORKER_CRASHED, OrderedPool, chunked, current_worker, start_worker
 from .text import normalize
 
 SCHEMA_VERSION = "1"
@@ -35,35 +35,14 @@ class NoteResult:
     def to_dict(self) -> dict:
         if self.error is not None:
             return {"schema_version": SCHEMA_VERSION, "note_id": self.note_id, "error": dict(self.error)}
-        facts, coding = self.facts, self.coding
-        assert facts is not None and coding is not None
+        assert self.facts is not None and self.coding is not None
+        coding = self.coding.to_dict()
+        del coding["warnings"], coding["review"]  # the record's are the scored ones, below (they include these)
         return {
             "schema_version": SCHEMA_VERSION,
             "note_id": self.note_id,
-            "procedures": [
-                {
-                    "level": p.level,
-                    "region": region_of(p.level),
-                    "technique": p.technique,
-                    "approach": p.approach,
-                    "side": p.side,
-                    "cavity_device": p.cavity_device,
-                    "cement": p.cement,
-                    "cement_volume_ml": p.cement_volume_ml,
-                    "biopsy": p.biopsy,
-                    "guidance": p.guidance,
-                    "evidence": [e.to_dict() for e in p.evidence],
-                }
-                for p in facts.procedures
-            ],
-            "biopsy_only_levels": facts.biopsy_only_levels,
-            "imaging": list(facts.imaging),
-            "not_treated": [{"level": n.level, "reason": n.reason} for n in facts.not_treated],
-            "other_procedures": list(facts.other_procedures),
-            "code_set": coding.code_set,
-            "date_of_service": coding.date_of_service,
-            "codes": [c.to_dict() for c in coding.codes],
-            "pcs_codes": [c.to_dict() for c in coding.pcs_codes],
+            **self.facts.to_dict(),
+            **coding,
             "confidence": self.confidence,
             "review": self.review,
             "warnings": list(self.warnings),
@@ -109,19 +88,26 @@ class Extractor:
 
     # -- many notes
     def pipe(self, items: Iterable[Item], n_process: int = 1, batch_size: int = 32) -> Iterator[NoteResult]:
-        """Results in input order. items: texts, (note_id, text) or (note_id, text, date_of_service)."""
-        if n_process <= 1:
-            yield from self._pipe_serial(items, batch_size)
-            return
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
-        with ctx.Pool(n_process, initializer=_worker_init,
-                      initargs=(self.code_set, self.nlp if self._own_nlp else None)) as pool:
-            for chunk in pool.imap(_worker_run, _chunks(_normalise_items(items), batch_size)):
-                yield from (r for r in chunk)
+        """Results in input order. items: texts, (note_id, text) or (note_id, text, date_of_service).
 
-    def _pipe_serial(self, items: Iterable[Item], batch_size: int) -> Iterator[NoteResult]:
-        for chunk in _chunks(_normalise_items(items), batch_size):
-            yield from _run_chunk(self, chunk)
+        With n_process > 1 the notes go to worker processes (extractor.parallel); a note that kills its
+        worker gets a WorkerCrashed error result.
+        """
+        chunks = chunked(_normalise_items(items), batch_size)
+        if n_process <= 1:
+            for chunk in chunks:
+                yield from _run_chunk(self, chunk)
+            return
+        pool = OrderedPool(n_process, start_worker, (Extractor, self.code_set, self.nlp if self._own_nlp else None),
+                           _run_chunk_in_worker,
+                           on_crash=_crash_result)
+        finished = False
+        try:
+            for _, results in pool.map((None, chunk) for chunk in chunks):
+                yield from results
+            finished = True
+        finally:  # a caller that stops early does not want the results in flight
+            pool.close(abort=not finished)
 
 
 def _check_text(text) -> tuple[str, str] | None:
@@ -144,17 +130,6 @@ def _normalise_items(items: Iterable[Item]) -> Iterator[tuple]:
             yield (item[0], item[1], item[2])
 
 
-def _chunks(items: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
-    chunk: list[tuple] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _run_chunk(extractor: Extractor, chunk: list[tuple]) -> list[NoteResult]:
     results: list[NoteResult | None] = [None] * len(chunk)
     good = []
@@ -171,17 +146,12 @@ def _run_chunk(extractor: Extractor, chunk: list[tuple]) -> list[NoteResult]:
     return [r for r in results if r is not None]
 
 
-_WORKER: Extractor | None = None
+def _run_chunk_in_worker(chunk: list[tuple]) -> list[NoteResult]:
+    return _run_chunk(current_worker(), chunk)
 
 
-def _worker_init(code_set: str, nlp=None) -> None:
-    global _WORKER
-    _WORKER = Extractor(code_set=code_set, nlp=nlp)
-
-
-def _worker_run(chunk: list[tuple]) -> list[NoteResult]:
-    assert _WORKER is not None
-    return _run_chunk(_WORKER, chunk)
+def _crash_result(item: tuple) -> NoteResult:
+    return error_result(item[0], *WORKER_CRASHED)
 
 
 _DEFAULT: dict[str, Extractor] = {}

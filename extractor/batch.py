@@ -12,27 +12,31 @@ Note text never goes to stderr or into an error message: messages name the probl
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import signal
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TextIO
 
-from .api import Extractor, _chunks, error_result
+from .api import Extractor, error_result
+from .parallel import (
+    WORKER_CRASHED,
+    OrderedPool,
+    PoolError,
+    WorkerInitError,
+    chunked,
+    current_worker,
+    start_worker,
+)
 from .readers import DEFAULT_GLOB, DEFAULT_MAX_BYTES, InputError, Source, SourceNote, open_source
 from .writers import OutputError, Writer, format_for, open_writer, scan_jsonl
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CHUNK_SIZE = 16  # notes per unit of work: small, so little is in flight when a run is killed
-MAX_BREAKS_IN_A_ROW = 8  # worker pool deaths with no note done in between before the batch gives up
-WORKER_CRASHED = ("WorkerCrashed", "the worker process died while extracting this note (out of memory or a crash)")
 
 
 class BatchError(Exception):
@@ -87,52 +91,18 @@ def process_notes(extractor: Extractor, notes: list[SourceNote]) -> list[dict]:
 # --------------------------------------------------------------------------- worker processes
 
 
-class WorkerInitError(Exception):
-    """A worker could not build the pipeline."""
-
-
-_WORKER: Extractor | None = None
-_WORKER_PROBLEM: str | None = None
-
-
-def _watch_parent(parent: int) -> None:
-    while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
-def _die_with_parent() -> None:
-    """A worker must not outlive the batch process (kill -9 of the batch leaves no orphans)."""
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-        except Exception:  # noqa: BLE001, S110 - pragma: no cover
-            pass
-    if os.getppid() != parent:  # pragma: no cover - the parent died while this worker started
-        os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="spinecode-parent-watch").start()
-
-
 def worker_init(code_set: str) -> None:
-    """Pool initializer: build the pipeline once for this worker process."""
-    global _WORKER, _WORKER_PROBLEM
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch process's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
-    try:
-        _WORKER = Extractor(code_set=code_set)
-    except Exception as exc:  # noqa: BLE001 - told by the first task (an initializer error only breaks the pool)
-        _WORKER_PROBLEM = f"{type(exc).__name__}: {exc}"
+    """Pool initializer: build the pipeline once for this worker process (Extractor is looked up here, so a
+    stand-in set on this module before the pool starts is what the workers build)."""
+    start_worker(Extractor, code_set)
 
 
 def worker_run(items: list[tuple]) -> list[dict]:
-    if _WORKER is None:
-        raise WorkerInitError(f"a worker could not build the pipeline ({_WORKER_PROBLEM})")
-    return extract_items(_WORKER, items)
+    return extract_items(current_worker(), items)
+
+
+def _crash_record(item: tuple) -> dict:
+    return error_result(item[0], *WORKER_CRASHED).to_dict()
 
 
 class LocalEngine:
@@ -150,93 +120,30 @@ class LocalEngine:
 
 
 class PoolEngine:
-    """Extraction in N worker processes, each building the pipeline once; results in input order.
+    """Extraction in N worker processes (extractor.parallel), records in input order.
 
-    At most `3 * workers` chunks are in flight (input is read only as fast as it is extracted). If a
-    worker dies (out of memory, a crash in native code), the pool is restarted, the chunk at the head
-    is redone one note at a time and the note that kills a worker gets a WorkerCrashed error record.
+    At most `3 * workers` chunks are in flight. If a worker dies, the note that killed it gets a
+    WorkerCrashed error record and the batch goes on; a pool that keeps dying stops the batch (BatchError).
     """
 
     def __init__(self, workers: int, code_set: str, init: Callable = worker_init, work: Callable = worker_run):
         self.workers = workers
-        self.initargs = (code_set,)
-        self.init, self.work = init, work
-        self.limit = 3 * workers
-        self._pool: ProcessPoolExecutor | None = None
-        self._breaks = 0
-        self.restarts = 0
+        self._pool = OrderedPool(workers, init, (code_set,), work, on_crash=_crash_record)
 
-    def _submit(self, items: list[tuple]):
-        if self._pool is None:
-            methods = mp.get_all_start_methods()
-            ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=self.init,
-                                             initargs=self.initargs)
-        return self._pool.submit(self.work, items)
-
-    def _restart(self) -> None:
-        self._breaks += 1
-        self.restarts += 1
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        if self._breaks > MAX_BREAKS_IN_A_ROW:
-            raise BatchError(f"worker processes died {self._breaks} times in a row; giving up")
-
-    def _isolate(self, items: list[tuple]) -> list[dict]:
-        out: list[dict] = []
-        for item in items:
-            try:
-                out.extend(self._submit([item]).result())
-                self._breaks = 0
-            except BrokenProcessPool:
-                self._restart()
-                out.append(error_result(item[0], *WORKER_CRASHED).to_dict())
-        return out
+    @property
+    def restarts(self) -> int:
+        return self._pool.restarts
 
     def run(self, chunks: Iterable[list[SourceNote]]) -> Iterator[list[dict]]:
-        inflight: deque = deque()  # [notes, items, future or None]
-        source = iter(chunks)
-        more = True
-        while True:
-            while more and len(inflight) < self.limit:
-                notes = next(source, None)
-                if notes is None:
-                    more = False
-                    break
-                items = _items(notes)
-                inflight.append([notes, items, self._submit(items) if items else None])
-            if not inflight:
-                return
-            notes, items, future = inflight.popleft()
-            results: list[dict] = []
-            if future is not None:
-                try:
-                    results = future.result()
-                    self._breaks = 0
-                except WorkerInitError as exc:
-                    raise BatchError(str(exc)) from None
-                except BrokenProcessPool:
-                    self._restart()
-                    results = self._isolate(items)
-                    for job in inflight:
-                        if job[2] is not None:
-                            job[2] = self._submit(job[1])
-            yield merge_records(notes, results)
+        try:
+            for notes, results in self._pool.map((notes, _items(notes)) for notes in chunks):
+                yield merge_records(notes, results)
+        except (WorkerInitError, PoolError) as exc:
+            raise BatchError(str(exc)) from None
 
     def close(self, abort: bool = False) -> None:
-        """Stop the workers: after the running chunks (abort=False), or at once (abort=True: their
-        results are not wanted, e.g. after Ctrl-C)."""
-        if self._pool is None:
-            return
-        if abort:
-            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
-                try:
-                    process.terminate()
-                except (OSError, AttributeError):  # pragma: no cover - already gone
-                    pass
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = None
+        """Stop the workers: after the running chunks, or at once (abort=True, e.g. after Ctrl-C)."""
+        self._pool.close(abort=abort)
 
 
 # --------------------------------------------------------------------------- progress and summary
@@ -511,7 +418,7 @@ def run_batch(input: str, out, code_set: str = "current", workers: int = 1, resu
         bar = Progress(progress_mode(progress, quiet, err), source.total, done=resumed, stream=err,
                        interval=progress_interval, fraction=source.fraction_read)
         notes = _skip_written(source, written) if written else iter(source)
-        for records in engine.run(_chunks(notes, chunk_size)):
+        for records in engine.run(chunked(notes, chunk_size)):
             errors = 0
             for record in records:
                 writer.write(record)

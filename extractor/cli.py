@@ -59,6 +59,8 @@ def extract(
 
 def summary(rec: dict) -> str:
     """A short human summary: levels, technique, codes, warnings."""
+    from .writers import format_code
+
     if "error" in rec:
         return f"{rec['note_id']}: ERROR {rec['error']['type']}: {rec['error']['message']}"
     lines = [f"note: {rec['note_id']}   code set: {rec['code_set']}   confidence: {rec['confidence']}"
@@ -78,9 +80,7 @@ def summary(rec: dict) -> str:
     if rec["not_treated"]:
         lines.append("not treated: " + ", ".join(f"{n['level']} ({n['reason']})" for n in rec["not_treated"]))
     lines.append(f"imaging: {', '.join(rec['imaging']) or 'none'}")
-    lines.append("codes: " + (", ".join(
-        f"{c['code']}x{c['units']}" + (f"-{'-'.join(c['modifiers'])}" if c["modifiers"] else "") for c in rec["codes"]
-    ) or "none"))
+    lines.append("codes: " + (", ".join(format_code(c) for c in rec["codes"]) or "none"))
     for w in rec["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .coding import assign_codes
+from .facts import LevelFacts, in_record
 from .gold import codes_as_pairs as code_pairs
 
-FIELDS = ("technique", "approach", "side", "cavity_device", "cement", "biopsy")
+# Per-body fields scored on every gold procedure: the record fields of LevelFacts except these.
+NOT_SCORED_ALWAYS = {
+    "level": "the key procedures are matched on",
+    "cement_volume_ml": "scored only where the gold states a volume",
+    "guidance": "gold files seldom state it (gold.py infers it from imaging)",
+    "evidence": "offsets, not a fact",
+}
+FIELDS = tuple(f.name for f in fields(LevelFacts) if in_record(f) and f.name not in NOT_SCORED_ALWAYS)
 
 
 def find_pairs(dirs: list[Path]) -> list[tuple[str, Path, Path]]:

@@ -6,7 +6,7 @@ written by hand, by a gold file, or by an ETL job, without spaCy.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 LEVEL_ORDER: tuple[str, ...] = (
     tuple(f"C{i}" for i in range(1, 8))
@@ -30,6 +30,27 @@ def level_index(level: str) -> int:
     return LEVEL_ORDER.index(level)
 
 
+# The dataclasses below are the one field list of a record (docs/output-contract.md): `to_dict` writes
+# their fields in order, except those marked OFF_RECORD (working state of the decision and review layers).
+OFF_RECORD = {"record": False}
+
+
+def in_record(f) -> bool:
+    """Whether a dataclass field is written to the record."""
+    return f.metadata.get("record", True)
+
+
+def _plain(value):
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value.to_dict() if hasattr(value, "to_dict") else value
+
+
+def record_fields(obj) -> dict:
+    """The record fields of a facts dataclass, in field order, as JSON-ready values."""
+    return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj) if in_record(f)}
+
+
 @dataclass(frozen=True)
 class Evidence:
     """A span of the input text that supports a fact; text == note[start:end]."""
@@ -41,7 +62,7 @@ class Evidence:
     section: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return record_fields(self)
 
 
 @dataclass
@@ -63,13 +84,17 @@ class LevelFacts:
     def region(self) -> str:
         return region_of(self.level)
 
+    def to_dict(self) -> dict:
+        record = record_fields(self)
+        return {"level": record.pop("level"), "region": self.region, **record}  # region: derived, for readers
+
 
 @dataclass
 class BiopsyLevel:
-    """A body biopsied in this session but not treated."""
+    """A body biopsied in this session but not treated (the record lists its level only)."""
 
     level: str
-    guidance: str | None = None
+    guidance: str | None = None  # read by the coding rules
     evidence: list[Evidence] = field(default_factory=list)
 
 
@@ -77,27 +102,35 @@ class BiopsyLevel:
 class NotTreated:
     level: str
     reason: str
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list, metadata=OFF_RECORD)
+
+    def to_dict(self) -> dict:
+        return record_fields(self)
 
 
 @dataclass
 class NoteFacts:
     procedures: list[LevelFacts] = field(default_factory=list)
-    biopsy_only: list[BiopsyLevel] = field(default_factory=list)
+    # written to the record as `biopsy_only_levels`, the levels alone
+    biopsy_only: list[BiopsyLevel] = field(default_factory=list, metadata=OFF_RECORD)
     imaging: list[str] = field(default_factory=list)  # fluoroscopy | ct, this session only
     not_treated: list[NotTreated] = field(default_factory=list)
     # procedures outside spinecode's scope seen in the note, e.g. "tumor ablation", "moderate sedation"
     other_procedures: list[str] = field(default_factory=list)
     # True when needles/cannulas were placed in this session but no filler went in anywhere
-    needle_only: bool = False
-    warnings: list[str] = field(default_factory=list)
+    needle_only: bool = field(default=False, metadata=OFF_RECORD)
+    # the record's warnings are the scored ones (NoteResult.warnings), which include these
+    warnings: list[str] = field(default_factory=list, metadata=OFF_RECORD)
     # the warnings that should send the note to a coder (a subset of `warnings`)
-    review_reasons: list[str] = field(default_factory=list)
+    review_reasons: list[str] = field(default_factory=list, metadata=OFF_RECORD)
 
     @property
     def biopsy_only_levels(self) -> list[str]:
         return [b.level for b in self.biopsy_only]
 
+    def to_dict(self) -> dict:
+        record = record_fields(self)
+        return {"procedures": record.pop("procedures"), "biopsy_only_levels": self.biopsy_only_levels, **record}
 
 SEDATION_LEVELS = ("none", "local", "minimal", "moderate", "deep", "mac", "general")
 SEDATION_PROVIDERS = ("proceduralist", "other_provider", "anesthesia")

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from os import PathLike
 from typing import Any
 
 from extractor.facts import BiopsyLevel, LevelFacts, NoteFacts, NotTreated
 
-_PROCEDURE_KEYS = ("approach", "side", "cavity_device", "cement", "cement_volume_ml", "guidance")
+# the per-body attributes a gold procedure may leave out: every LevelFacts field that defaults to None
+OPTIONAL_KEYS = tuple(f.name for f in fields(LevelFacts) if f.default is None)
 
 
 def load_gold(path: str | PathLike) -> dict:
@@ -55,7 +57,7 @@ def gold_to_facts(gold: Mapping[str, Any]) -> NoteFacts:
     treated_default, biopsy_default = default_guidance(imaging, bool(biopsy_entries))
     procedures = []
     for proc in gold.get("procedures") or []:
-        values = {k: proc.get(k) for k in _PROCEDURE_KEYS}
+        values = {k: proc.get(k) for k in OPTIONAL_KEYS}
         if values["guidance"] is None:
             values["guidance"] = treated_default
         procedures.append(

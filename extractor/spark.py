@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .readers import DEFAULT_MAX_BYTES, note_from_fields
-from .writers import flat_fields
+from .writers import flat_record
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OUTPUT_SCHEMA = ("note_id string, result string, codes array<string>, levels array<string>, review boolean, "
                  "confidence double, error string")
+COLUMNS = [column.split()[0] for column in OUTPUT_SCHEMA.split(", ")]
 CHUNK = 32
 
 _EXTRACTORS: dict[str, Extractor] = {}  # one pipeline per code set per Python worker process
@@ -61,16 +62,17 @@ def records_for_rows(ids: list, texts: list, dates: list, code_set: str = "curre
 
 
 def _row(record: dict, note_id) -> dict:
-    flat = flat_fields(record)
-    error = flat["error"] is not None
+    """One row of OUTPUT_SCHEMA: the whole record, and flat columns (null for an error record) from writers."""
+    flat = flat_record(record)
+    good = flat.error is None
     return {
         "note_id": record.get("note_id") if record.get("note_id") is not None else note_id,
         "result": json.dumps(record, ensure_ascii=False),
-        "codes": None if error else flat["codes"],
-        "levels": None if error else flat["levels"],
-        "review": None if error else bool(flat["review"]),
-        "confidence": None if error else float(flat["confidence"]),
-        "error": flat["error"],
+        "codes": flat.codes if good else None,
+        "levels": flat.levels if good else None,
+        "review": bool(flat.review) if good else None,
+        "confidence": float(flat.confidence) if good else None,
+        "error": flat.error,
     }
 
 
@@ -78,14 +80,13 @@ def _map_batches(batches: Iterator[pd.DataFrame], code_set: str, max_bytes: int,
                  date_col: str | None) -> Iterator[pd.DataFrame]:
     import pandas as pd
 
-    columns = ["note_id", "result", "codes", "levels", "review", "confidence", "error"]
     for frame in batches:
         ids = frame["_id"].tolist()
         texts = frame["_text"].tolist()
         dates = frame["_dos"].tolist()
         records = records_for_rows(ids, texts, dates, code_set, max_bytes, id_col, text_col, date_col)
         rows = [_row(r, raw_id) for r, raw_id in zip(records, ids)]
-        out = pd.DataFrame(rows, columns=columns)
+        out = pd.DataFrame(rows, columns=COLUMNS)
         out["review"] = out["review"].astype(object)  # nullable booleans travel as objects
         yield out
 

@@ -16,12 +16,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 FORMATS = ("jsonl", "csv", "parquet")
 SUFFIX_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-CSV_COLUMNS = ("note_id", "levels", "techniques", "codes", "review", "confidence", "error")
 SYNC_SECONDS = 2.0
 
 
@@ -46,42 +45,59 @@ def json_line(record: dict) -> bytes:
         return (json.dumps(record, ensure_ascii=True) + "\n").encode("ascii")
 
 
-def flat_fields(record: dict) -> dict:
-    """The flattened view of a record: levels, techniques, codes ('22514x1'), review, confidence, error."""
+def format_code(code: dict) -> str:
+    """A code of a record as `22514x1`, with its modifiers: `22511x1-59`."""
+    text = f"{code['code']}x{code['units']}"
+    if code.get("modifiers"):
+        text += "-" + "-".join(code["modifiers"])
+    return text
+
+
+@dataclass(frozen=True)
+class FlatRecord:
+    """The flattened view of a record: the CSV columns, and Spark's flat columns."""
+
+    note_id: str | None
+    levels: list[str]  # the treated levels, head to tail
+    techniques: list[str]  # each technique once, in order of first use
+    codes: list[str]  # format_code of each code
+    review: bool | None  # None for an error record
+    confidence: float | None  # None for an error record
+    error: str | None  # "Type: message" for an error record
+
+
+CSV_COLUMNS = tuple(f.name for f in fields(FlatRecord))
+
+
+def flat_record(record: dict) -> FlatRecord:
     err = record.get("error")
     if err:
-        return {"note_id": record.get("note_id"), "levels": [], "techniques": [], "codes": [], "review": None,
-                "confidence": None, "error": f"{err.get('type')}: {err.get('message')}"}
+        return FlatRecord(record.get("note_id"), [], [], [], None, None, f"{err.get('type')}: {err.get('message')}")
     procedures = record.get("procedures") or []
-    codes = []
-    for c in record.get("codes") or []:
-        text = f"{c['code']}x{c['units']}"
-        if c.get("modifiers"):
-            text += "-" + "-".join(c["modifiers"])
-        codes.append(text)
-    return {
-        "note_id": record.get("note_id"),
-        "levels": [p["level"] for p in procedures],
-        "techniques": list(dict.fromkeys(p["technique"] for p in procedures)),
-        "codes": codes,
-        "review": record.get("review"),
-        "confidence": record.get("confidence"),
-        "error": None,
-    }
+    return FlatRecord(
+        note_id=record.get("note_id"),
+        levels=[p["level"] for p in procedures],
+        techniques=list(dict.fromkeys(p["technique"] for p in procedures)),
+        codes=[format_code(c) for c in record.get("codes") or []],
+        review=record.get("review"),
+        confidence=record.get("confidence"),
+        error=None,
+    )
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(value)
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def csv_row(record: dict) -> list[str]:
-    flat = flat_fields(record)
-    review = flat["review"]
-    return [
-        flat["note_id"] or "",
-        ";".join(flat["levels"]),
-        ";".join(flat["techniques"]),
-        ";".join(flat["codes"]),
-        "" if review is None else ("true" if review else "false"),
-        "" if flat["confidence"] is None else repr(flat["confidence"]),
-        flat["error"] or "",
-    ]
+    flat = flat_record(record)
+    return [_csv_cell(getattr(flat, name)) for name in CSV_COLUMNS]
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -16,10 +16,9 @@ class Code:
     levels: list[str]
     description: str
     rationale: str
-    evidence: tuple = ()  # Evidence of the words that decided it (additional codes)
 
     def to_dict(self) -> dict:
-        out = {
+        return {
             "code": self.code,
             "units": self.units,
             "system": self.system,
@@ -28,9 +27,6 @@ class Code:
             "description": self.description,
             "rationale": self.rationale,
         }
-        if self.evidence:
-            out["evidence"] = [e.to_dict() for e in self.evidence]
-        return out
 
 
 @dataclass(frozen=True)
