@@ -156,11 +156,7 @@ class SedationFacts:
         return self.level is not None or self.sedative_given
 
     def to_dict(self) -> dict:
-        return {
-            "level": self.level, "given_by": self.given_by, "observer": self.observer, "minutes": self.minutes,
-            "minutes_source": self.minutes_source, "age_years": self.age_years,
-            "conflicts": list(self.conflicts), "evidence": [e.to_dict() for e in self.evidence],
-        }
+        return record_fields(self)
 
 
 @dataclass(frozen=True)
@@ -172,7 +168,4 @@ class ServiceDate:
     evidence: Evidence | None = None
 
     def to_dict(self) -> dict:
-        out = {"value": self.value, "source": self.source}
-        if self.evidence is not None:
-            out["evidence"] = [self.evidence.to_dict()]
-        return out
+        return record_fields(self)

@@ -29,10 +29,6 @@ LEVEL_CUES = (
     ("general_anesthesia", "general"),
 )
 ANESTHESIA_LEVELS = frozenset({"mac", "general"})  # given by an anesthesia provider by definition
-SEDATION_WORDS = re.compile(r"sedat|intra-?service|an(?:a)?esthe|midazolam|versed|fentanyl|propofol|\bmac\b|\bga\b|intubat",
-                            re.IGNORECASE)
-# a sentence about sedation itself, not only about anesthesia ("after local anesthesia, the needle ...")
-SEDATION_CONTENT = re.compile(r"sedat|intra-?service", re.IGNORECASE)
 
 
 def _clock_minutes(start: str, stop: str) -> int | None:
@@ -77,7 +73,7 @@ def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
         if age and facts.age_years is None:
             years = _group(age, "years", "years2", "years3")
             facts.age_years = int(years) if years else 0
-        if not SEDATION_WORDS.search(chunk) or sentence.section in NOT_NOW_SECTIONS:
+        if not cues.regex("sedation_topic").search(chunk) or sentence.section in NOT_NOW_SECTIONS:
             continue
         if cues.regex("not_this_session").search(chunk):
             continue
@@ -96,10 +92,10 @@ def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
         for entry, provider in (("by_anesthesia", "anesthesia"), ("by_other_provider", "other_provider"),
                                 ("by_proceduralist", "proceduralist")):
             match = cues.regex(entry).search(chunk)
-            if match and (found_level or drug or SEDATION_CONTENT.search(chunk)):
+            if match and (found_level or drug or cues.regex("sedation_content").search(chunk)):
                 providers.add(provider)
                 keep(match, sentence.start, "SEDATION_PROVIDER", sentence.section)
-        if found_level in (None, "local") and not drug and not SEDATION_CONTENT.search(chunk):
+        if found_level in (None, "local") and not drug and not cues.regex("sedation_content").search(chunk):
             continue  # anesthesia words without sedation content (e.g. "local anesthesia" for a needle)
         observer = cues.regex("observer").search(chunk)
         if observer:
@@ -110,7 +106,7 @@ def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
         if minutes:
             stated_minutes.append(int(_group(minutes, "min", "min2", "min3")))
             keep(minutes, sentence.start, "SEDATION_TIME", sentence.section)
-        elif SEDATION_CONTENT.search(chunk) and not cues.regex("other_minutes").search(chunk):
+        elif cues.regex("sedation_content").search(chunk) and not cues.regex("other_minutes").search(chunk):
             bare = cues.regex("bare_minutes").search(chunk)
             if bare:
                 stated_minutes.append(int(bare.group("min")))
