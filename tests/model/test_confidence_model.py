@@ -16,6 +16,7 @@ from model_helpers import FAST_GRID, synthetic_note, write_corpus
 
 from extractor import model as M
 from extractor.coding import assign_codes
+from extractor.concerns import Concern, ConcernCode
 from extractor.confidence import RULE_ONLY_CAP, assess, score
 from extractor.facts import LevelFacts, NoteFacts, NotTreated
 
@@ -219,12 +220,20 @@ def test_confidence_is_between_0_and_1(tiny_model, variant):
         assert isinstance(a.review, bool)
 
 
-def test_review_whenever_facts_carry_review_reasons():
+def test_review_whenever_facts_carry_a_concern_routed_to_review():
     facts = _vp_facts()
-    facts.review_reasons = ["T7: described as treated and also as negated"]  # set by extractor.decide.assemble
+    facts.concerns = [Concern(ConcernCode.TREATED_AND_STOPPED, "T7: described as treated and also as negated",
+                              ("T7",))]  # raised by extractor.decide.treated
     a = assess(facts, assign_codes(facts), VP_TEXT, _agreeing_view(facts), META)
-    assert a.review is True
+    assert a.review is True and a.forced == facts.concerns
     assert "T7: described as treated and also as negated" in a.warnings
+
+
+def test_the_message_does_not_route_only_the_code_does():
+    facts = _vp_facts()
+    facts.concerns = [Concern(ConcernCode.SIDE_NOT_STATED, "T7: described as treated and also as negated")]
+    a = assess(facts, assign_codes(facts), VP_TEXT, _agreeing_view(facts), META)
+    assert not a.forced and a.review is False
 
 
 def test_needles_without_filler_force_review():
@@ -264,10 +273,9 @@ def test_out_of_scope_procedure_routes_to_review():
 def test_unknown_code_mapper_review_reason_forces_review():
     facts = _vp_facts()
     coding = assign_codes(facts)
-    coding.warnings.append("something new the code mapper wants a coder to check")
-    coding.review = True
+    coding.review = True  # the mapper asks for review without a concern routed to review
     a = assess(facts, coding, VP_TEXT, _agreeing_view(facts), META)
-    assert a.review is True and a.forced
+    assert a.review is True and [c.code for c in a.forced] == [ConcernCode.MAPPER_ASKS_REVIEW]
 
 
 def test_aborted_level_and_range_only_level_lower_the_confidence():
