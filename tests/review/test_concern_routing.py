@@ -10,8 +10,8 @@ from pathlib import Path
 
 from extractor.coding import assign_codes
 from extractor.concerns import ROUTES, ConcernCode, route_of, routing
-from extractor.confidence import assess
 from extractor.facts import LevelFacts, NoteFacts, NotTreated
+from extractor.review.confidence import assess
 
 PACKAGE = Path(__file__).resolve().parents[2] / "extractor"
 TABLE = PACKAGE / "review" / "routing.json"

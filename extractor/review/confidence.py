@@ -2,7 +2,7 @@
 
 The promise behind review=false is "these codes are exactly right". It is given only when
 1. no rule-level concern that questions the codes is raised (those force review), and
-2. the combined confidence reaches the review threshold chosen on the train split (extractor/model.py).
+2. the combined confidence reaches the review threshold chosen on the train split (training.py).
 
 How the confidence is built (all numbers are constants below, or come from the model's sidecar):
 
@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .coding import CodingResult
-from .concerns import Concern, ConcernCode, add_concern, messages, route_of
-from .facts import LEVEL_ORDER, NoteFacts
+from ..coding import CodingResult
+from ..concerns import Concern, ConcernCode, add_concern, messages, route_of
+from ..facts import LEVEL_ORDER, NoteFacts
+from .features import find_levels
+from .runtime import get_model
 
 PRIOR_ACCURACY = 0.95  # belief that one rule decision is right before any signal; not fit to any split
 PRIOR_ODDS = PRIOR_ACCURACY / (1 - PRIOR_ACCURACY)
@@ -58,8 +60,6 @@ class Assessment:
 
 def score(facts: NoteFacts, coding: CodingResult, text: str | None = None) -> tuple[float, bool, list[str]]:
     """(confidence, review, warnings) for one note; `text` (the note as given) enables the model."""
-    from .model import get_model
-
     model, problem = get_model()
     if model is not None and text is None:
         model, problem = None, "note text not given to score(); rule-based confidence only"
@@ -153,8 +153,6 @@ def _level_signals(facts: NoteFacts, text: str | None) -> tuple[dict[str, float]
         if nt.reason == "aborted":
             adjust[nt.level] = adjust.get(nt.level, 1.0) * ABORTED_ODDS
     if text:
-        from .model import find_levels
-
         alone: set[str] = set()
         in_range: dict[str, str] = {}
         for m in find_levels(text):
