@@ -56,7 +56,8 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         any(nt.reason == "aborted" for nt in not_treated) or session_stop(index) is not None
     )
     if needle_only:
-        index.concern(ConcernCode.NEEDLES_WITHOUT_FILLER, "needles were placed but no filler was delivered at any level")
+        index.concern(ConcernCode.NEEDLES_WITHOUT_FILLER,
+                      "needles were placed but no filler was delivered at any level")
 
     other = sorted({m.literal for m in mentions if m.label == Cue.OUT_OF_SCOPE and is_positive(m)
                     and m.section not in NOT_NOW_SECTIONS})
@@ -69,6 +70,12 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         if nt.reason == "aborted":
             index.concern(ConcernCode.LEVEL_ABORTED, f"{nt.level}: attempted and aborted before filling; not counted",
                           nt.level)
+    for p in treated:
+        named = index.level_mentions[p.level]
+        if named and all(m.is_range for m in named):  # a weaker reading than a level named on its own
+            first, last = named[0].levels[0], named[0].levels[-1]
+            index.concern(ConcernCode.LEVEL_IN_RANGE_ONLY, f"{p.level}: treated only through the range "
+                          f"{first}-{last}; not named on its own in the note", p.level)
 
     return NoteFacts(
         procedures=treated,

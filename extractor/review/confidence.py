@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from ..coding import CodingResult
 from ..concerns import Concern, ConcernCode, add_concern, messages, route_of
 from ..facts import LEVEL_ORDER, NoteFacts
-from .features import find_levels
 from .runtime import get_model
 
 PRIOR_ACCURACY = 0.95  # belief that one rule decision is right before any signal; not fit to any split
@@ -42,6 +41,8 @@ DISAGREE_LR = 0.25  # the model prefers another answer and its evidence cuts the
 FORCED_CAP = 0.5  # confidence of a note with a concern that forces review is at most this
 RULE_ONLY_CAP = 0.75  # confidence without the model is at most this (review is always true then)
 DEFAULT_THRESHOLD = 0.8  # used only when the model's sidecar carries no threshold
+# concerns of the facts that lower the belief in one level's decision, as odds (not a note-level weight)
+LEVEL_SIGNALS = {ConcernCode.LEVEL_IN_RANGE_ONLY: RANGE_ONLY_ODDS}
 
 # What each concern does (forces review, lowers the confidence by a weight, nothing) is the routing
 # table, extractor/review/routing.json, looked up by concern code (extractor/concerns.py).
@@ -65,24 +66,24 @@ def score(facts: NoteFacts, coding: CodingResult, text: str | None = None) -> tu
         model, problem = None, "note text not given to score(); rule-based confidence only"
     view = model.view(text) if model is not None and text is not None else None
     meta = model.meta if model is not None else {}
-    a = assess(facts, coding, text, view, meta, problem)
+    a = assess(facts, coding, view, meta, problem)
     return a.confidence, a.review, a.warnings
 
 
-def assess(facts: NoteFacts, coding: CodingResult, text: str | None, view, meta: dict,
-           model_problem: str | None = None) -> Assessment:
-    """The combination itself (also used at training time with out-of-fold model views)."""
+def assess(facts: NoteFacts, coding: CodingResult, view, meta: dict, model_problem: str | None = None) -> Assessment:
+    """The combination itself, from the facts, the codes and the model's view (None: rule-only); also used at
+    training time with out-of-fold model views. It never reads the note text."""
     shown: list[Concern] = []
-    for c in facts.concerns + coding.concerns:
+    # the per-level signals of the facts are shown after the code mapper's concerns
+    signals = [c for c in facts.concerns if c.code in LEVEL_SIGNALS]
+    for c in [c for c in facts.concerns if c.code not in LEVEL_SIGNALS] + coding.concerns + signals:
         add_concern(shown, c)
     note_weights: list[float] = []
     forced = _fact_concerns(facts, note_weights)
     if facts.needle_only and not forced:  # facts written by hand or by a gold file
         forced.append(Concern(ConcernCode.NEEDLES_WITHOUT_FILLER, "needles were placed but no filler was delivered"))
     forced += _coding_concerns(coding, note_weights)
-    odds_adjust, range_notes = _level_signals(facts, text)
-    for c in range_notes:
-        add_concern(shown, c)
+    odds_adjust = _level_signals(facts)
 
     factors: dict[str, float] = {}
     disagreements: list[Concern] = []
@@ -145,29 +146,17 @@ def _fact_concerns(facts: NoteFacts, note_weights: list[float]) -> list[Concern]
     return forced
 
 
-def _level_signals(facts: NoteFacts, text: str | None) -> tuple[dict[str, float], list[Concern]]:
-    """Per-level odds multipliers from rule signals, and the concerns they add."""
+def _level_signals(facts: NoteFacts) -> dict[str, float]:
+    """Per-level odds multipliers from rule signals: an aborted level, a level treated only through a range."""
     adjust: dict[str, float] = {}
-    notes: list[Concern] = []
     for nt in facts.not_treated:
         if nt.reason == "aborted":
             adjust[nt.level] = adjust.get(nt.level, 1.0) * ABORTED_ODDS
-    if text:
-        alone: set[str] = set()
-        in_range: dict[str, str] = {}
-        for m in find_levels(text):
-            if m.is_range:
-                for lv in m.levels:
-                    in_range.setdefault(lv, f"{m.levels[0]}-{m.levels[-1]}")
-            else:
-                alone.update(m.levels)
-        for p in facts.procedures:
-            if p.level in in_range and p.level not in alone:
-                adjust[p.level] = adjust.get(p.level, 1.0) * RANGE_ONLY_ODDS
-                notes.append(Concern(ConcernCode.LEVEL_IN_RANGE_ONLY,
-                                     f"{p.level}: treated only through the range {in_range[p.level]}; "
-                                     "not named on its own in the note", (p.level,)))
-    return adjust, notes
+    for c in facts.concerns:
+        for level in c.levels:
+            if c.code in LEVEL_SIGNALS:
+                adjust[level] = adjust.get(level, 1.0) * LEVEL_SIGNALS[c.code]
+    return adjust
 
 
 # ------------------------------------------------------------------------------------------------

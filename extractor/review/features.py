@@ -89,11 +89,6 @@ class LevelMention:
 
 def find_levels(text: str) -> list[LevelMention]:
     """Level mentions in the text (T12, T-12, 'tea twelve', 'twelfth thoracic', T11-L1, sacrum, dens)."""
-    return list(_find_levels(text))
-
-
-@functools.lru_cache(maxsize=4)  # featurize and the range signal of review.confidence ask for the same note
-def _find_levels(text: str) -> tuple[LevelMention, ...]:
     low = text.lower()
     out: list[LevelMention] = []
     for m in _LEVEL_RE.finditer(low):
@@ -118,7 +113,7 @@ def _find_levels(text: str) -> tuple[LevelMention, ...]:
         level = "C2" if m.group(0) in ("dens", "odontoid") else "sacrum"
         out.append(LevelMention(m.start(), m.end(), (level,), False))
     out.sort(key=lambda x: x.start)
-    return tuple(out)
+    return out
 
 
 def _headings(text: str) -> list[tuple[int, str]]:

@@ -266,7 +266,7 @@ def _split_metrics(data: dict[str, HeadData], probs: dict, rows: list[dict], thr
 # the review threshold
 
 
-def simulated_errors(result, view: ModelView, meta: dict, text: str) -> list[tuple[float, bool]]:
+def simulated_errors(result, view: ModelView, meta: dict) -> list[tuple[float, bool]]:
     """(confidence, sent to review whatever the threshold) the note would get if the rules had made one
     decision wrong, everything else equal.
 
@@ -308,7 +308,7 @@ def simulated_errors(result, view: ModelView, meta: dict, text: str) -> list[tup
         for k, v in change.items():
             setattr(wrong, k, v)
         wrong.not_treated = [n for n in facts.not_treated if n.level not in {p.level for p in wrong.procedures}]
-        a = assess(wrong, assign_codes(wrong, "current"), text, view, meta)
+        a = assess(wrong, assign_codes(wrong, "current"), view, meta)
         out.append((a.confidence, bool(a.forced or a.disagreements)))
     return out
 
@@ -322,12 +322,12 @@ def _threshold_for(notes: list[GoldNote], results, views: list[ModelView], meta:
     for n, r, v in zip(notes, results, views):
         if r.error:
             continue
-        a = assess(r.facts, r.coding, n.text, v, meta)
+        a = assess(r.facts, r.coding, v, meta)
         row = {"confidence": a.confidence, "forced": bool(a.forced), "disagree": bool(a.disagreements),
                "right": _codes_right(r, n.gold)}
         rows.append(row)
         if row["right"] and not row["forced"]:
-            simulated += simulated_errors(r, v, meta, n.text)
+            simulated += simulated_errors(r, v, meta)
     t, info = choose_threshold(rows, simulated)
     info["threshold"] = t
     return t, info, rows
@@ -506,11 +506,11 @@ def evaluate_split(model: ConfidenceModel, notes: list[GoldNote], rules: RuleRun
                 rows.append({"confidence": 0.0, "forced": True, "disagree": False, "right": False})
                 continue
             view = model.view(n.text)
-            a = assess(r.facts, r.coding, n.text, view, model.meta)
+            a = assess(r.facts, r.coding, view, model.meta)
             rows.append({"confidence": a.confidence, "forced": bool(a.forced), "disagree": bool(a.disagreements),
                          "right": _codes_right(r, n.gold)})
             if rows[-1]["right"] and not a.forced:
-                simulated += simulated_errors(r, view, model.meta, n.text)
+                simulated += simulated_errors(r, view, model.meta)
     out = _split_metrics(data, probs, rows, model.threshold)
     if simulated:
         out["simulated_errors"] = len(simulated)
