@@ -10,10 +10,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .coding import CodingResult, assign_codes
-from .confidence import score
 from .decide import facts_from_sentences
 from .facts import NoteFacts
 from .parallel import WORKER_CRASHED, OrderedPool, chunked, current_worker, start_worker
+from .review.confidence import score
 from .text import normalize
 
 SCHEMA_VERSION = "1"

@@ -164,8 +164,9 @@ def train(
                                       "deterministic).")] = 0,
 ) -> None:
     """Train the confidence model on the train split; write it with skops plus MODEL_CARD.md."""
-    from .model import ModelError
-    from .model import train as train_model
+    from .api import Extractor
+    from .review.store import ModelError
+    from .review.training import train as train_model
 
     train_dir = corpus_dir / "train" if (corpus_dir / "train").is_dir() else corpus_dir
     if train_dir.resolve().name in ("test", "devset", "holdout"):
@@ -174,7 +175,8 @@ def train(
     if test is None and (corpus_dir / "test").is_dir() and train_dir != corpus_dir:
         test = corpus_dir / "test"
     try:
-        summary = train_model(train_dir, out, test_dir=test, seed=seed, say=lambda m: typer.echo(m, err=True))
+        summary = train_model(train_dir, out, test_dir=test, seed=seed, rules=lambda items: Extractor().pipe(items),
+                              say=lambda m: typer.echo(m, err=True))
     except (ValueError, ModelError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from .concerns import Concern
+
 LEVEL_ORDER: tuple[str, ...] = (
     tuple(f"C{i}" for i in range(1, 8))
     + tuple(f"T{i}" for i in range(1, 13))
@@ -123,6 +125,8 @@ class NoteFacts:
     warnings: list[str] = field(default_factory=list, metadata=OFF_RECORD)
     # the warnings that should send the note to a coder (a subset of `warnings`)
     review_reasons: list[str] = field(default_factory=list, metadata=OFF_RECORD)
+    # the concerns behind `warnings` (same order); `warnings` and `review_reasons` are derived from them
+    concerns: list[Concern] = field(default_factory=list, metadata=OFF_RECORD)
 
     @property
     def biopsy_only_levels(self) -> list[str]:

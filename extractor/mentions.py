@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 from spacy.attrs import ORTH
 
-from .pipeline.doc_text import doc_text, token_bounds
 from .levels import parse_levels
+from .pipeline.doc_text import doc_text, token_bounds
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ NOTE_FACTS_OFF_RECORD = {
     "needle_only": "read by the coding rules and the review",
     "warnings": "the record's warnings are NoteResult's scored ones, which include these",
     "review_reasons": "read by the review",
+    "concerns": "coded concerns; the record carries their messages as warnings",
 }
 
 

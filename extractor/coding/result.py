@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from extractor.concerns import Concern
+
 
 @dataclass(frozen=True)
 class Code:
@@ -69,6 +71,8 @@ class CodingResult:
     warnings: list[str] = field(default_factory=list)
     review: bool = False
     date_of_service: str | None = None  # ISO date when one was given
+    # the concerns behind `warnings` (same order): `warnings` holds their messages
+    concerns: list[Concern] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from extractor.coding.codebook import CODE_SETS, REGIONS, Codebook, load_codebook
 from extractor.coding.result import Code, CodingResult, PcsCode
+from extractor.concerns import Concern, ConcernCode, add_concern, messages
 from extractor.facts import LEVEL_ORDER, TECHNIQUES, NoteFacts, level_index, region_of
 
 GUIDANCE = ("ct", "fluoroscopy")
@@ -86,12 +87,11 @@ class _Biopsy:
 
 @dataclass
 class _Notes:
-    warnings: list[str] = field(default_factory=list)
-    review: bool = False
+    concerns: list[Concern] = field(default_factory=list)
+    review: bool = False  # the code mapper asks for review (its own call, by coding-rules.md)
 
-    def warn(self, message: str, review: bool = False) -> None:
-        if message not in self.warnings:
-            self.warnings.append(message)
+    def warn(self, code: ConcernCode, message: str, levels: Iterable[str] = (), review: bool = False) -> None:
+        add_concern(self.concerns, Concern(code, message, tuple(levels)))
         self.review = self.review or review
 
 
@@ -129,10 +129,10 @@ def _treated_bodies(facts: NoteFacts, notes: _Notes) -> list[_Body]:
         if level == "sacrum":
             if techniques != {"sacroplasty"}:
                 notes.warn(
-                    f"sacrum recorded as {'/'.join(sorted(techniques))}: coded as sacroplasty (0200T/0201T); "
+                    ConcernCode.SACRUM_NOT_SACROPLASTY, f"sacrum recorded as {'/'.join(sorted(techniques))}: coded as sacroplasty (0200T/0201T); "
                     "if the note explicitly describes vertebroplasty of the S1 body with no sacroplasty "
                     "wording, a coder may use 22511 instead (rule 4, unconfirmed)",
-                    review=True,
+                    [level], review=True,
                 )
             technique = "sacroplasty"
         else:
@@ -141,17 +141,19 @@ def _treated_bodies(facts: NoteFacts, notes: _Notes) -> list[_Body]:
                 techniques.discard("sacroplasty")
                 techniques.add("augmentation" if cavity else "vertebroplasty")
                 notes.warn(
-                    f"{level} recorded as sacroplasty, which only applies to the sacrum: coded as "
+                    ConcernCode.SACROPLASTY_OFF_SACRUM, f"{level} recorded as sacroplasty, which only applies to the sacrum: coded as "
                     f"{'augmentation' if cavity else 'vertebroplasty'}; check the facts",
-                    review=True,
+                    [level], review=True,
                 )
             if techniques == {"vertebroplasty", "augmentation"}:
                 notes.warn(
+                    ConcernCode.BOTH_TECHNIQUES_ONE_BODY,
                     f"{level} recorded as both vertebroplasty and augmentation: the same body is coded "
-                    "once, as augmentation (rule 12)"
+                    "once, as augmentation (rule 12)", [level],
                 )
             elif len(group) > 1:
-                notes.warn(f"{level} listed {len(group)} times among the treated bodies; coded once")
+                notes.warn(ConcernCode.LEVEL_LISTED_TWICE,
+                           f"{level} listed {len(group)} times among the treated bodies; coded once", [level])
             technique = "augmentation" if "augmentation" in techniques else "vertebroplasty"
         bodies.append(
             _Body(
@@ -175,7 +177,8 @@ def _biopsy_only(facts: NoteFacts, treated: list[_Body], notes: _Notes) -> list[
         guidance = _check_choice(b.guidance, GUIDANCE, "guidance")
         if level in by_level:
             by_level[level].biopsy = True
-            notes.warn(f"{level} is listed as biopsy-only but was treated: its biopsy is included (rule 14)")
+            notes.warn(ConcernCode.BIOPSY_ONLY_LEVEL_TREATED,
+                       f"{level} is listed as biopsy-only but was treated: its biopsy is included (rule 14)", [level])
         elif level in found:
             if guidance == "ct" or found[level].guidance is None:
                 found[level].guidance = guidance
@@ -267,9 +270,10 @@ def _sacroplasty(body: _Body, rules: Mapping, notes: _Notes) -> _Draft:
     if body.approach is None:
         code = table["approach_not_stated"]
         notes.warn(
+            ConcernCode.SACROPLASTY_APPROACH_NOT_STATED,
             f"sacroplasty approach not stated: {code} (one side) assumed; use {table['bilateral']} if the "
             "sacrum was injected from both sides",
-            review=True,
+            ["sacrum"], review=True,
         )
         why = f"approach not stated, so {code} is assumed (review)"
     else:
@@ -313,9 +317,10 @@ def _codes_for_treated(
             )
         )
         notes.warn(
+            ConcernCode.UNLISTED_CODE,
             f"unlisted code {code} for {' and '.join(what)} ({_joined(b.level for b in unlisted)}): the claim "
             "needs the operative note and a comparison code",
-            review=True,
+            [b.level for b in unlisted], review=True,
         )
     sacrum = [b for b in treated if b.technique == "sacroplasty"]
     if sacrum:
@@ -337,8 +342,9 @@ def _codes_for_treated(
         ct_only = [b.level for b in biopsies if _biopsy_guidance(b, imaging)[0] == "ct"]
         if ct_only and not treated_ct:
             notes.warn(
+                ConcernCode.CT_GUIDED_BIOPSY_ONLY,
                 f"CT guided only the biopsy of {_joined(ct_only)}: a coder may add 77012-59 (rule 14)",
-                review=True,
+                ct_only, review=True,
             )
 
     if rules["treated_body_imaging"]:
@@ -363,10 +369,11 @@ def _per_body_imaging(
         )
     if ambiguous_levels:
         notes.warn(
+            ConcernCode.GUIDANCE_NOT_RECORDED,
             f"guidance modality not recorded for {_joined(ambiguous_levels)} "
             f"({ambiguous_how}): "
             f"{per_body['fluoroscopy']} used; {per_body['ct']} if CT guided the needle placement",
-            review=True,
+            ambiguous_levels, review=True,
         )
     for code in sorted(groups):
         levels = sorted((lv for lvs in groups[code].values() for lv in lvs), key=level_index)
@@ -395,7 +402,9 @@ def _codes_for_biopsy_only(biopsies: list[_Biopsy], imaging: frozenset[str], cod
     decided = [_biopsy_guidance(b, imaging) for b in biopsies]
     for b, (modality, how, ambiguous) in zip(biopsies, decided):
         if ambiguous:
-            notes.warn(f"{b.level}: biopsy guidance not recorded ({how}); check the imaging code", review=True)
+            notes.warn(ConcernCode.BIOPSY_GUIDANCE_NOT_RECORDED,
+                       f"{b.level}: biopsy guidance not recorded ({how}); check the imaging code", [b.level],
+                       review=True)
     modality = "ct" if any(m == "ct" for m, _, _ in decided) else "fluoroscopy"
     code = rules["biopsy_only_imaging"][modality]
     drafts.append(
@@ -417,8 +426,10 @@ def _pcs_codes(treated: list[_Body], biopsies: list[_Biopsy], book: Codebook, no
         out.append(PcsCode(row["code"], body.level, row["description"], "Supplement"))
         if body.cement == "bone_graft":
             notes.warn(
+                ConcernCode.PCS_BONE_GRAFT,
                 f"ICD-10-PCS: {body.level} was filled with bone graft; {row['code']} assumes a synthetic "
-                "substitute (device J): use 7 (autologous) or K (nonautologous tissue substitute) instead"
+                "substitute (device J): use 7 (autologous) or K (nonautologous tissue substitute) instead",
+                [body.level],
             )
     for level in [b.level for b in treated if b.biopsy] + [b.level for b in biopsies]:
         row = pcs["diagnostic_excision"][region_of(level)]
@@ -452,51 +463,59 @@ def assign_codes(
     if treated:
         drafts = _codes_for_treated(treated, biopsies, imaging, resolved, book, notes)
         if facts.needle_only:
-            notes.warn("needle_only is set but bodies were treated: the treated bodies are coded; check the facts",
+            notes.warn(ConcernCode.NEEDLE_ONLY_BUT_TREATED,
+                       "needle_only is set but bodies were treated: the treated bodies are coded; check the facts",
                        review=True)
         if aborted:
-            notes.warn(f"aborted before any filler, not counted: {_joined(aborted)} (rule 21)")
+            notes.warn(ConcernCode.ABORTED_NOT_COUNTED,
+                       f"aborted before any filler, not counted: {_joined(aborted)} (rule 21)", aborted)
     elif biopsies:
         drafts = _codes_for_biopsy_only(biopsies, imaging, resolved, book, notes)
         if facts.needle_only or aborted:
             where = f" at {_joined(aborted)}" if aborted else ""
-            notes.warn(f"planned treatment not completed{where}: only the biopsy is coded (rule 21)")
+            notes.warn(ConcernCode.PLANNED_NOT_COMPLETED,
+                       f"planned treatment not completed{where}: only the biopsy is coded (rule 21)", aborted)
     else:
         drafts = []
         if facts.needle_only or aborted:
             where = f" ({_joined(aborted)})" if aborted else ""
             notes.warn(
+                ConcernCode.NO_FILLER_NO_CODE,
                 f"needles placed but no filler delivered anywhere{where}: no procedure code; a physician claim "
                 "would use the planned code with modifier 53, a facility claim 73/74 (rule 22)",
-                review=True,
+                aborted, review=True,
             )
 
     if len(treated) > book.bodies_review_above:
         notes.warn(
+            ConcernCode.MANY_BODIES,
             f"{len(treated)} bodies treated in one session (more than {book.bodies_review_above}): all coded; "
             f"{book.bodies_review_reason}; check the documentation of medical necessity",
-            review=True,
+            [b.level for b in treated], review=True,
         )
     for draft in drafts:
         info = book.info(draft.code)
         if info.mue is not None and draft.units > info.mue:
             notes.warn(
+                ConcernCode.MUE_EXCEEDED,
                 f"{draft.code} x {draft.units} is above the MUE of {info.mue} units per day "
                 f"({info.mue_confidence}): expect a denial without documentation",
-                review=True,
+                draft.levels, review=True,
             )
         if day is not None and not info.effective_on(day):
             span = f"{info.effective_from or 'any date'} to {info.effective_to or 'now'}"
             notes.warn(
+                ConcernCode.CODE_NOT_VALID_ON_DATE,
                 f"{draft.code} is not valid for a date of service of {day.isoformat()} (valid {span}); "
                 f"check the code set ({resolved} was used)",
-                review=True,
+                draft.levels, review=True,
             )
     seen = set()
     for name in facts.other_procedures:
         if name and name not in seen:
             seen.add(name)
-            notes.warn(f"out of scope, not coded: {name}; a coder should add it", review=True)
+            notes.warn(ConcernCode.OUT_OF_SCOPE, f"out of scope, not coded: {name}; a coder should add it",
+                       review=True)
 
     pcs = _pcs_codes(treated, biopsies, book, notes)
     drafts.sort(key=lambda d: (book.family_rank(book.info(d.code).family), d.code))
@@ -516,7 +535,8 @@ def assign_codes(
         code_set=resolved,
         codes=codes,
         pcs_codes=pcs,
-        warnings=notes.warnings,
+        warnings=messages(notes.concerns),
         review=notes.review,
         date_of_service=day.isoformat() if day else None,
+        concerns=list(notes.concerns),
     )

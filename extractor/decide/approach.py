@@ -7,9 +7,9 @@ except T12, which was done from the left"); two sides of access make a bilateral
 from __future__ import annotations
 
 from ..labels import Cue, Modifier, Section
+from ..lexicon import lexicon
 from ..mentions import Mention
 from .cues import APPROACH, STOPPED
-from ..lexicon import lexicon
 from .note_index import Attachment, Rank, most_specific, positive_cues
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..concerns import ConcernCode, forces_review, messages
 from ..facts import NoteFacts, NotTreated, level_index
 from ..labels import Cue
 from ..mentions import Sentence
@@ -55,18 +56,26 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         any(nt.reason == "aborted" for nt in not_treated) or session_stop(index) is not None
     )
     if needle_only:
-        index.concern("needles were placed but no filler was delivered at any level", review=True)
+        index.concern(ConcernCode.NEEDLES_WITHOUT_FILLER,
+                      "needles were placed but no filler was delivered at any level")
 
     other = sorted({m.literal for m in mentions if m.label == Cue.OUT_OF_SCOPE and is_positive(m)
                     and m.section not in NOT_NOW_SECTIONS})
     for p in treated:
         if p.approach == "unilateral" and p.side is None:
-            index.concern(f"{p.level}: unilateral approach, side not stated", review=False)
+            index.concern(ConcernCode.SIDE_NOT_STATED, f"{p.level}: unilateral approach, side not stated", p.level)
         if p.cement is None:
-            index.concern(f"{p.level}: filler material not named", review=False)
+            index.concern(ConcernCode.FILLER_NOT_NAMED, f"{p.level}: filler material not named", p.level)
     for nt in not_treated:
         if nt.reason == "aborted":
-            index.concern(f"{nt.level}: attempted and aborted before filling; not counted", review=False)
+            index.concern(ConcernCode.LEVEL_ABORTED, f"{nt.level}: attempted and aborted before filling; not counted",
+                          nt.level)
+    for p in treated:
+        named = index.level_mentions[p.level]
+        if named and all(m.is_range for m in named):  # a weaker reading than a level named on its own
+            first, last = named[0].levels[0], named[0].levels[-1]
+            index.concern(ConcernCode.LEVEL_IN_RANGE_ONLY, f"{p.level}: treated only through the range "
+                          f"{first}-{last}; not named on its own in the note", p.level)
 
     return NoteFacts(
         procedures=treated,
@@ -75,7 +84,8 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         not_treated=not_treated,
         other_procedures=other,
         needle_only=bool(needle_only),
-        warnings=[c.message for c in index.concerns],
-        review_reasons=[c.message for c in index.concerns if c.review],
+        warnings=messages(index.concerns),
+        review_reasons=[c.message for c in index.concerns if forces_review(c.code)],
+        concerns=list(index.concerns),
     )
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from ..facts import level_index
 from ..labels import Cue, cue_kind
+from ..lexicon import lexicon
 from ..mentions import Mention, Sentence
 from .cues import CAVITY, NON_SEPARATING, NOT_SUBJECT, STOPPED, TREAT, is_positive
-from ..lexicon import lexicon
 from .note_index import Attachment, NoteIndex, Rank
 from .section_roles import NEGATION_SECTIONS
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..concerns import ConcernCode
 from ..facts import BiopsyLevel, LevelFacts, level_index
 from ..labels import Cue
 from .cues import NOT_SUBJECT, is_positive
@@ -45,4 +46,5 @@ def place_unlevelled_biopsy(index: NoteIndex, treated: list[LevelFacts], biopsy_
         treated[0].biopsy = True
         treated[0].evidence = dedupe_evidence(treated[0].evidence + [as_evidence(unplaced[0].mention, "BIOPSY")])
     elif treated:
-        index.concern("a biopsy is documented but the level it came from is not stated", review=True)
+        index.concern(ConcernCode.BIOPSY_LEVEL_NOT_STATED,
+                      "a biopsy is documented but the level it came from is not stated")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..labels import Cue, Modifier, Section
+from ..lexicon import lexicon
 from ..mentions import Mention
 from .cues import NEGATING, NOT_SUBJECT
-from ..lexicon import lexicon
 from .note_index import NoteIndex
 
 

@@ -11,8 +11,8 @@ import re
 from collections import defaultdict
 
 from ..labels import Cue
-from .cues import CEMENT_TYPES
 from ..lexicon import lexicon
+from .cues import CEMENT_TYPES
 from .note_index import Attachment, NoteIndex, Rank, most_specific, positive_cues
 from .section_roles import PROCEDURAL
 

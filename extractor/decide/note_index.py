@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
+from ..concerns import Concern, ConcernCode, add_concern
 from ..facts import Evidence
 from ..mentions import Mention, Sentence
 from .cues import is_negated, is_positive
@@ -34,12 +35,6 @@ class Attachment:
     rank: int
 
 
-@dataclass
-class RaisedConcern:
-    message: str
-    review: bool
-
-
 class NoteIndex:
     """Working state for one note."""
 
@@ -51,7 +46,7 @@ class NoteIndex:
         self.to_all: list[Attachment] = []
         self.level_mentions: dict[str, list[Mention]] = defaultdict(list)
         self.corrected: set[str] = set()
-        self.concerns: list[RaisedConcern] = []
+        self.concerns: list[Concern] = []
 
     def is_total(self, m: Mention) -> bool:
         """'total 7.0 mL', 'Total PMMA: 12 mL'."""
@@ -67,9 +62,8 @@ class NoteIndex:
     def sentence_of(self, m: Mention) -> Sentence:
         return self.sentences[m.sent]
 
-    def concern(self, message: str, review: bool) -> None:
-        if all(c.message != message for c in self.concerns):
-            self.concerns.append(RaisedConcern(message, review))
+    def concern(self, code: ConcernCode, message: str, *levels: str) -> None:
+        add_concern(self.concerns, Concern(code, message, levels))
 
 
 def most_specific(attachments: list[Attachment]) -> list[Attachment]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from ..labels import Cue, Modifier
-from ..mentions import Mention, Sentence
 from ..lexicon import lexicon
+from ..mentions import Mention, Sentence
 
 _NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2})?$")
 _HAS_LETTER = re.compile(r"[a-z]")

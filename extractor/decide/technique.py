@@ -7,8 +7,8 @@ injection after the last cavity cue makes the level a vertebroplasty.
 from __future__ import annotations
 
 from ..labels import Cue
-from .cues import CAVITY
 from ..lexicon import lexicon
+from .cues import CAVITY
 from .note_index import Attachment, Rank, most_specific, negated_cues, positive_cues
 
 

@@ -8,11 +8,12 @@ it is used).
 
 from __future__ import annotations
 
+from ..concerns import ConcernCode
 from ..facts import level_index
 from ..labels import Cue, Modifier
+from ..lexicon import lexicon
 from ..mentions import Mention
 from .cues import CAVITY, CEMENT_TYPES, DELIVERY_NAMES, NEGATING, PROC, TREAT, is_negated, is_positive
-from ..lexicon import lexicon
 from .note_index import Attachment, NoteIndex, Rank
 from .section_roles import FINDING_SECTIONS, NEGATION_SECTIONS, PLAN_SECTIONS, PROCEDURAL
 
@@ -175,7 +176,7 @@ def treated_levels(index: NoteIndex, sacro_note: bool) -> list[tuple[str, list[M
         if not ((strong >= Rank.INHERITED and not own_stop) or strong == Rank.DIRECT or (weak and not stop)):
             continue
         if stop:
-            index.concern(f"{level}: described as treated and also as {stop}", review=True)
+            index.concern(ConcernCode.TREATED_AND_STOPPED, f"{level}: described as treated and also as {stop}", level)
         treated.append((level, candidates, attachments + index.to_all, fill))
     return treated
 

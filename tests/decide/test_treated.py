@@ -34,3 +34,13 @@ def test_a_session_stopped_with_needles_placed_asks_for_review(extractor):
         "PROCEDURE: Vertebroplasty of L1.\nTECHNIQUE: The needle was placed; the procedure was aborted "
         "before cement injection.").to_dict()
     assert record["procedures"] == [] and record["review"] is True
+
+
+def test_a_level_named_only_inside_a_range_is_a_concern_of_the_facts(extractor):
+    from extractor.concerns import ConcernCode
+
+    result = extractor.extract("PROCEDURE: kyphoplasty T11-L1. Cement injected at T11 and at L1.")
+    ranged = [c for c in result.facts.concerns if c.code == ConcernCode.LEVEL_IN_RANGE_ONLY]
+    assert [(c.levels, c.message) for c in ranged] == [
+        (("T12",), "T12: treated only through the range T11-L1; not named on its own in the note")]
+    assert ranged[0].message in result.warnings

@@ -1,11 +1,11 @@
-"""Fixtures for the confidence model tests (helpers live in model_helpers.py)."""
+"""Fixtures for the review-stage tests (helpers live in review_helpers.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from model_helpers import FAST_GRID, write_corpus
+from review_helpers import FAST_GRID, write_corpus
 
 
 @pytest.fixture(scope="session")
@@ -15,16 +15,16 @@ def tiny_corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, tiny_corpus) -> Path:
-    from extractor.model import train
+    from extractor.review.training import train
 
     out = tmp_path_factory.mktemp("model")
-    train(tiny_corpus, out, evaluate_rules=False, grid=FAST_GRID)
+    train(tiny_corpus, out, grid=FAST_GRID)
     return out
 
 
 @pytest.fixture(autouse=True)
 def _fresh_model_cache():
-    from extractor.model import clear_cache
+    from extractor.review.runtime import clear_cache
 
     clear_cache()
     yield

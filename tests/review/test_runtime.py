@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from extractor.model import ModelIntegrityError, load_model, load_runtime
+from extractor.review.runtime import load_model, load_runtime
+from extractor.review.store import ModelIntegrityError
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 NOTES = [

@@ -1,9 +1,13 @@
-"""Helpers for the confidence-model tests: a tiny synthetic gold corpus (no real notes)."""
+"""Helpers for the review-stage tests: a tiny synthetic gold corpus (no real notes), hand-written facts
+and a model view that agrees with them."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from extractor.facts import LevelFacts, NoteFacts, NotTreated
+from extractor.review.runtime import ModelView
 
 FAST_GRID = {head: [{"C": 3.0}, {"C": 30.0}] for head in ("performed", "level", "technique", "biopsy")}
 LEVELS = ["T7", "T8", "T9", "T10", "T11", "T12", "L1", "L2", "L3", "L4"]
@@ -46,3 +50,32 @@ def write_corpus(folder: Path, n: int = 20) -> Path:
         (folder / f"syn_{k:03d}.txt").write_text(text, encoding="utf-8")
         (folder / f"syn_{k:03d}.gold.json").write_text(json.dumps(gold), encoding="utf-8")
     return folder
+
+
+VP_TEXT = synthetic_note(0)[0]  # a vertebroplasty of T7 with a biopsy
+
+
+def _vp_facts(**extra) -> NoteFacts:
+    facts = NoteFacts(procedures=[LevelFacts("T7", "vertebroplasty", approach="unilateral", side="left",
+                                             cement="pmma", biopsy=True, guidance="fluoroscopy")],
+                      imaging=["fluoroscopy"], not_treated=[NotTreated("L2", "historical")])
+    for k, v in extra.items():
+        setattr(facts, k, v)
+    return facts
+
+
+def _agreeing_view(facts: NoteFacts) -> ModelView:
+    treated = {p.level: p.technique for p in facts.procedures}
+    view = ModelView(p_performed=0.99 if treated else 0.01)
+    for level in list(treated) + [n.level for n in facts.not_treated]:
+        view.p_level[level] = 0.99 if level in treated else 0.01
+        view.p_biopsy[level] = 0.01
+        if level in treated:
+            view.p_technique[level] = {t: (0.98 if t == treated[level] else 0.01)
+                                       for t in ("vertebroplasty", "augmentation", "sacroplasty")}
+    return view
+
+
+META = {"review_threshold": 0.8, "prior_accuracy": 0.95, "model_weight": 1.0,
+        "base_rates": {"performed": 0.9, "level": 0.5, "biopsy": 0.15,
+                       "technique": {"vertebroplasty": 0.45, "augmentation": 0.45, "sacroplasty": 0.1}}}

@@ -2,7 +2,7 @@
 
 The promise behind review=false is "these codes are exactly right". It is given only when
 1. no rule-level concern that questions the codes is raised (those force review), and
-2. the combined confidence reaches the review threshold chosen on the train split (extractor/model.py).
+2. the combined confidence reaches the review threshold chosen on the train split (training.py).
 
 How the confidence is built (all numbers are constants below, or come from the model's sidecar):
 
@@ -24,11 +24,12 @@ the promise.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from .coding import CodingResult
-from .facts import LEVEL_ORDER, NoteFacts
+from ..coding import CodingResult
+from ..concerns import Concern, ConcernCode, add_concern, messages, route_of
+from ..facts import LEVEL_ORDER, NoteFacts
+from .runtime import get_model
 
 PRIOR_ACCURACY = 0.95  # belief that one rule decision is right before any signal; not fit to any split
 PRIOR_ODDS = PRIOR_ACCURACY / (1 - PRIOR_ACCURACY)
@@ -40,65 +41,52 @@ DISAGREE_LR = 0.25  # the model prefers another answer and its evidence cuts the
 FORCED_CAP = 0.5  # confidence of a note with a concern that forces review is at most this
 RULE_ONLY_CAP = 0.75  # confidence without the model is at most this (review is always true then)
 DEFAULT_THRESHOLD = 0.8  # used only when the model's sidecar carries no threshold
+# concerns of the facts that lower the belief in one level's decision, as odds (not a note-level weight)
+LEVEL_SIGNALS = {ConcernCode.LEVEL_IN_RANGE_ONLY: RANGE_ONLY_ODDS}
 
-# coding warnings that do not question the codes given (the coder adds or documents something):
-# (pattern, weight). A coding review flag whose warnings are all listed here does not force review.
-# Out-of-scope procedures (ablation, fusion, sedation) and a CT-guided biopsy-only body are not here:
-# the rule book (coding-rules.md part 0) sends them to a coder, who adds codes spinecode does not assign.
-ADVISORY_CODING = (
-    (re.compile(r"bodies treated in one session \(more than \d+\)"), 0.03),
-    (re.compile(r"^unlisted code \w+ for "), 0.03),
-)
-# coding warnings that are information only (never set the coding review flag)
-INFO_CODING = (
-    re.compile(r"^ICD-10-PCS: "),
-    re.compile(r"^aborted before any filler, not counted: "),
-    re.compile(r"^planned treatment not completed"),
-)
-MINOR_FACT_WEIGHT = 0.03  # any other facts warning that does not route to review
-SIDE_WEIGHT = 0.02  # unilateral approach, side not stated (does not change a CPT code)
-CEMENT_WEIGHT = 0.03  # filler not named for a treated level
+# What each concern does (forces review, lowers the confidence by a weight, nothing) is the routing
+# table, extractor/review/routing.json, looked up by concern code (extractor/concerns.py).
 
 
 @dataclass
 class Assessment:
     confidence: float
     review: bool
-    warnings: list[str]
-    forced: list[str] = field(default_factory=list)  # concerns that force review
+    warnings: list[str]  # the messages of `concerns`
+    forced: list[Concern] = field(default_factory=list)  # concerns that force review
     factors: dict[str, float] = field(default_factory=dict)  # decision -> probability the rules are right
-    disagreements: list[str] = field(default_factory=list)
+    disagreements: list[Concern] = field(default_factory=list)
+    concerns: list[Concern] = field(default_factory=list)  # every concern shown, in `warnings` order
 
 
 def score(facts: NoteFacts, coding: CodingResult, text: str | None = None) -> tuple[float, bool, list[str]]:
     """(confidence, review, warnings) for one note; `text` (the note as given) enables the model."""
-    from .model import get_model
-
     model, problem = get_model()
     if model is not None and text is None:
         model, problem = None, "note text not given to score(); rule-based confidence only"
     view = model.view(text) if model is not None and text is not None else None
     meta = model.meta if model is not None else {}
-    a = assess(facts, coding, text, view, meta, problem)
+    a = assess(facts, coding, view, meta, problem)
     return a.confidence, a.review, a.warnings
 
 
-def assess(facts: NoteFacts, coding: CodingResult, text: str | None, view, meta: dict,
-           model_problem: str | None = None) -> Assessment:
-    """The combination itself (also used at training time with out-of-fold model views)."""
-    warnings = list(dict.fromkeys(list(facts.warnings) + list(coding.warnings)))
-    forced = list(facts.review_reasons)
+def assess(facts: NoteFacts, coding: CodingResult, view, meta: dict, model_problem: str | None = None) -> Assessment:
+    """The combination itself, from the facts, the codes and the model's view (None: rule-only); also used at
+    training time with out-of-fold model views. It never reads the note text."""
+    shown: list[Concern] = []
+    # the per-level signals of the facts are shown after the code mapper's concerns
+    signals = [c for c in facts.concerns if c.code in LEVEL_SIGNALS]
+    for c in [c for c in facts.concerns if c.code not in LEVEL_SIGNALS] + coding.concerns + signals:
+        add_concern(shown, c)
     note_weights: list[float] = []
-    if facts.needle_only and not forced:
-        forced.append("needles were placed but no filler was delivered")
-    coding_forced = _coding_concerns(coding, note_weights)
-    forced += coding_forced
-    _fact_concerns(facts, note_weights)
-    odds_adjust, range_notes = _level_signals(facts, text)
-    warnings += [w for w in range_notes if w not in warnings]
+    forced = _fact_concerns(facts, note_weights)
+    if facts.needle_only and not forced:  # facts written by hand or by a gold file
+        forced.append(Concern(ConcernCode.NEEDLES_WITHOUT_FILLER, "needles were placed but no filler was delivered"))
+    forced += _coding_concerns(coding, note_weights)
+    odds_adjust = _level_signals(facts)
 
     factors: dict[str, float] = {}
-    disagreements: list[str] = []
+    disagreements: list[Concern] = []
     if view is not None:
         factors, disagreements = _model_factors(facts, view, meta, odds_adjust)
     else:
@@ -110,85 +98,65 @@ def assess(facts: NoteFacts, coding: CodingResult, text: str | None, view, meta:
         confidence *= p
     for w in note_weights:
         confidence *= 1 - w
-    warnings += [d for d in disagreements if d not in warnings]
+    for c in disagreements:
+        add_concern(shown, c)
     if forced:
         confidence = min(confidence, FORCED_CAP)
     threshold = float(meta.get("review_threshold", DEFAULT_THRESHOLD))
     if view is None:
         confidence = min(confidence, RULE_ONLY_CAP)
         if model_problem:
-            warnings.append(model_problem)
+            shown.append(Concern(ConcernCode.MODEL_UNAVAILABLE, model_problem))
     confidence = round(min(0.99, max(0.01, confidence)), 3)
     review = bool(forced) or bool(disagreements) or view is None or confidence < threshold
-    for reason in forced:
-        if reason not in warnings:
-            warnings.append(reason)
-    return Assessment(confidence, review, warnings, forced, factors, disagreements)
+    for c in forced:
+        add_concern(shown, c)
+    return Assessment(confidence, review, messages(shown), forced, factors, disagreements, shown)
 
 
 # ------------------------------------------------------------------------------------------------
 # rule-level signals
 
 
-def _coding_concerns(coding: CodingResult, note_weights: list[float]) -> list[str]:
-    """Coding warnings: advisories lower the confidence; an unknown review warning forces review."""
+def _coding_concerns(coding: CodingResult, note_weights: list[float]) -> list[Concern]:
+    """The code mapper's concerns routed by code: advisories lower the confidence, review ones force review."""
     forced = []
-    for w in coding.warnings:
-        weight = next((wt for pat, wt in ADVISORY_CODING if pat.search(w)), None)
-        if weight is not None:
-            note_weights.append(weight)
-        elif any(pat.search(w) for pat in INFO_CODING):
-            continue
-        elif coding.review:
-            forced.append(w)  # e.g. sacroplasty approach not stated, MUE exceeded, guidance unknown
-        else:
-            note_weights.append(MINOR_FACT_WEIGHT)
+    for c in coding.concerns:
+        row = route_of(c.code, mapper_reviews=coding.review)
+        if row.route == "advisory":
+            note_weights.append(row.weight)
+        elif row.route == "review":
+            forced.append(c)
     if coding.review and not forced and not any(
-        any(pat.search(w) for pat, _ in ADVISORY_CODING) for w in coding.warnings
+        route_of(c.code, mapper_reviews=True).route == "advisory" for c in coding.concerns
     ):
-        forced.append("the code mapper asks for review")
+        forced.append(Concern(ConcernCode.MAPPER_ASKS_REVIEW, "the code mapper asks for review"))
     return forced
 
 
-def _fact_concerns(facts: NoteFacts, note_weights: list[float]) -> None:
-    """Minor concerns from the facts (weights only: their warnings are already in facts.warnings)."""
-    reasons = set(facts.review_reasons)
-    for p in facts.procedures:
-        if p.approach == "unilateral" and p.side is None:
-            note_weights.append(SIDE_WEIGHT)
-        if p.cement is None:
-            note_weights.append(CEMENT_WEIGHT)
-    structured = (": unilateral approach, side not stated", ": filler material not named",
-                  ": attempted and aborted before filling")  # counted from the facts above / as odds
-    for w in facts.warnings:
-        if w not in reasons and not any(s in w for s in structured):
-            note_weights.append(MINOR_FACT_WEIGHT)
+def _fact_concerns(facts: NoteFacts, note_weights: list[float]) -> list[Concern]:
+    """The decision layer's concerns routed by code: the ones that force review; advisories add weights."""
+    forced = []
+    for c in facts.concerns:
+        row = route_of(c.code)
+        if row.route == "advisory":
+            note_weights.append(row.weight)
+        elif row.route == "review":
+            forced.append(c)
+    return forced
 
 
-def _level_signals(facts: NoteFacts, text: str | None) -> tuple[dict[str, float], list[str]]:
-    """Per-level odds multipliers from rule signals, and the warnings they add."""
+def _level_signals(facts: NoteFacts) -> dict[str, float]:
+    """Per-level odds multipliers from rule signals: an aborted level, a level treated only through a range."""
     adjust: dict[str, float] = {}
-    notes: list[str] = []
     for nt in facts.not_treated:
         if nt.reason == "aborted":
             adjust[nt.level] = adjust.get(nt.level, 1.0) * ABORTED_ODDS
-    if text:
-        from .model import find_levels
-
-        alone: set[str] = set()
-        in_range: dict[str, str] = {}
-        for m in find_levels(text):
-            if m.is_range:
-                for lv in m.levels:
-                    in_range.setdefault(lv, f"{m.levels[0]}-{m.levels[-1]}")
-            else:
-                alone.update(m.levels)
-        for p in facts.procedures:
-            if p.level in in_range and p.level not in alone:
-                adjust[p.level] = adjust.get(p.level, 1.0) * RANGE_ONLY_ODDS
-                notes.append(f"{p.level}: treated only through the range {in_range[p.level]}; "
-                             "not named on its own in the note")
-    return adjust, notes
+    for c in facts.concerns:
+        for level in c.levels:
+            if c.code in LEVEL_SIGNALS:
+                adjust[level] = adjust.get(level, 1.0) * LEVEL_SIGNALS[c.code]
+    return adjust
 
 
 # ------------------------------------------------------------------------------------------------
@@ -214,13 +182,14 @@ def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float])
     weight = float(meta.get("model_weight", 1.0))
     base = meta.get("base_rates", {})
     factors: dict[str, float] = {}
-    disagreements: list[str] = []
+    disagreements: list[Concern] = []
 
-    def decide(name: str, q: float, base_rate: float, adj: float, other_best: bool, message: str) -> None:
+    def decide(name: str, q: float, base_rate: float, adj: float, other_best: bool, message: str,
+               levels: tuple[str, ...] = ()) -> None:
         """q: model probability of the rules' answer; other_best: the model prefers another answer."""
         factors[name] = _factor(q, base_rate, adj, prior_odds, weight)
         if other_best and _odds(q) / _odds(base_rate) < DISAGREE_LR:
-            disagreements.append(message)
+            disagreements.append(Concern(ConcernCode.MODEL_DISAGREES, message, levels))
 
     treated = {p.level: p.technique for p in facts.procedures}
     performed = bool(treated)
@@ -240,7 +209,7 @@ def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float])
         q = view.p_level[level] if is_treated else 1 - view.p_level[level]
         decide(f"level {level}", q, b_level if is_treated else 1 - b_level, adj, q < 0.5,
                f"model disagrees on {level} (rules: {'treated' if is_treated else 'not treated'}; "
-               f"model: {'not treated' if is_treated else 'treated'}, p={1 - q:.2f})")
+               f"model: {'not treated' if is_treated else 'treated'}, p={1 - q:.2f})", (level,))
 
     b_biopsy = float(base.get("biopsy", 0.5))
     biopsy_only = set(facts.biopsy_only_levels)
@@ -249,7 +218,7 @@ def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float])
         q = view.p_biopsy[level] if is_biopsied else 1 - view.p_biopsy[level]
         decide(f"biopsy {level}", q, b_biopsy if is_biopsied else 1 - b_biopsy, 1.0, q < 0.5,
                f"model disagrees on a biopsy of {level} (rules: {'biopsy' if is_biopsied else 'no biopsy'}; "
-               f"model: {'no biopsy' if is_biopsied else 'biopsy'}, p={1 - q:.2f})")
+               f"model: {'no biopsy' if is_biopsied else 'biopsy'}, p={1 - q:.2f})", (level,))
 
     # one factor per technique the rules use: the technique head reads mostly note-wide cues, so the
     # levels of one technique are one piece of evidence, not several (the weakest level counts). The
@@ -266,7 +235,7 @@ def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float])
         best = max(probs, key=probs.get)
         decide(f"technique {technique}", probs[technique], b_tech.get(technique, 1 / 3), 1.0, best != technique,
                f"model disagrees on the technique of {level} (rules: {technique}; model: {best}, "
-               f"p={probs[best]:.2f})")
+               f"p={probs[best]:.2f})", (level,))
     return factors, disagreements
 
 

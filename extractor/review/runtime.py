@@ -1,0 +1,171 @@
+"""The confidence model at extraction time: the four heads' probabilities for one note (`ModelView`).
+
+Inference runs on the plain-JSON copy of the heads (`LinearHead`, no scikit-learn import), checked
+against the sidecar's SHA-256s; when that copy cannot be used, the skops model is loaded with the full
+checks of store.py. The model is loaded once per process (`get_model`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from operator import mul
+from pathlib import Path
+from typing import Any
+
+from ..facts import LEVEL_ORDER
+from .features import featurize
+from .store import HEADS, ModelError, read_runtime_specs, read_skops_model
+
+MODEL_DIR_ENV = "SPINECODE_MODEL_DIR"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+@dataclass
+class ModelView:
+    """The model's probabilities, and how far they back the rules' decisions."""
+
+    p_performed: float
+    p_level: dict[str, float] = field(default_factory=dict)  # P(treated now) for every level named
+    p_technique: dict[str, dict[str, float]] = field(default_factory=dict)  # level -> class -> P
+    p_biopsy: dict[str, float] = field(default_factory=dict)  # P(biopsied now) for every level named
+
+
+class ConfidenceModel:
+    def __init__(self, estimators: dict[str, Any], meta: dict):
+        self.estimators = estimators
+        self.meta = meta
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta["review_threshold"])
+
+    def view(self, text: str) -> ModelView:
+        f = featurize(text)
+        view = ModelView(p_performed=_positive(self.estimators["performed"], [f.note_doc])[0])
+        levels = sorted(f.level_docs, key=LEVEL_ORDER.index)
+        if levels:
+            p = _positive(self.estimators["level"], [f.level_docs[lv] for lv in levels])
+            view.p_level = dict(zip(levels, p))
+            p = _positive(self.estimators["biopsy"], [f.level_docs[lv] for lv in levels])
+            view.p_biopsy = dict(zip(levels, p))
+            tech = self.estimators["technique"]
+            probs = tech.predict_proba([f.technique_docs[lv] for lv in levels])
+            classes = [str(c) for c in tech.classes_]
+            view.p_technique = {lv: {c: float(x) for c, x in zip(classes, row)} for lv, row in zip(levels, probs)}
+        return view
+
+
+def _positive(estimator, docs: list[str]) -> list[float]:
+    probs = estimator.predict_proba(docs)
+    k = list(estimator.classes_).index(1)
+    return [float(row[k]) for row in probs]
+
+
+class LinearHead:
+    """TF-IDF (token_pattern \\S+, sublinear tf, l2) + logistic regression from plain numbers: the
+    same probabilities as the scikit-learn pipeline, with the `predict_proba`/`classes_` it offers."""
+
+    def __init__(self, spec: dict):
+        self.vocabulary: dict[str, int] = spec["vocabulary"]
+        self.idf: list[float] = spec["idf"]
+        self.coef: list[list[float]] = spec["coef"]
+        self.intercept: list[float] = spec["intercept"]
+        self.classes_ = spec["classes"]
+
+    def _features(self, doc: str) -> tuple[list[int], list[float]]:
+        """The doc's l2-normalised tf-idf vector as parallel lists (columns, values) in the order of the
+        tokens' first occurrence. Counter keeps that order, so every sum below adds the same numbers in
+        the same order as the dict-based code this replaced: bit-identical probabilities."""
+        get = self.vocabulary.get
+        idf = self.idf
+        keys: list[int] = []
+        values: list[float] = []
+        for token, n in _token_counts(doc).items():
+            j = get(token)
+            if j is not None:
+                keys.append(j)
+                values.append((_SUBLINEAR[n] if n < len(_SUBLINEAR) else 1.0 + math.log(n)) * idf[j])
+        norm = math.sqrt(sum(map(mul, values, values)))
+        if norm:
+            values = [v / norm for v in values]
+        return keys, values
+
+    def predict_proba(self, docs: list[str]) -> list[list[float]]:
+        out = []
+        for doc in docs:
+            keys, values = self._features(doc)
+            # sum(map(mul, ...)) adds left to right from 0, like a generator expression
+            scores = [b + sum(map(mul, map(row.__getitem__, keys), values)) for row, b in zip(self.coef, self.intercept)]
+            if len(scores) == 1:  # binary: one row of coefficients for the second class
+                p = 1.0 / (1.0 + math.exp(-scores[0]))
+                out.append([1.0 - p, p])
+            else:
+                top = max(scores)
+                exps = [math.exp(x - top) for x in scores]
+                total = sum(exps)
+                out.append([e / total for e in exps])
+        return out
+
+
+@functools.lru_cache(maxsize=64)  # the level and biopsy heads read the same rows
+def _token_counts(doc: str) -> Counter:
+    # str.split() and re's \S+ split on the same (Unicode) whitespace
+    return Counter(doc.split())
+
+
+_SUBLINEAR = [0.0] + [1.0 + math.log(n) for n in range(1, 64)]  # sublinear tf, 1 + log(n), for small n
+
+
+# ------------------------------------------------------------------------------------------------
+# loading, once per process
+
+
+def load_model(model_dir: Path | None = None) -> ConfidenceModel:
+    """The skops model, verified. Raises FileNotFoundError when absent, ModelError when refused."""
+    return ConfidenceModel(*read_skops_model(Path(model_dir) if model_dir is not None else default_model_dir()))
+
+
+def load_runtime(model_dir: Path) -> ConfidenceModel:
+    """The model from the plain-JSON runtime file, verified against the sidecar (no scikit-learn import)."""
+    specs, meta = read_runtime_specs(model_dir)
+    return ConfidenceModel({head: LinearHead(specs[head]) for head in HEADS}, meta)
+
+
+def default_model_dir() -> Path:
+    return Path(os.environ.get(MODEL_DIR_ENV) or DEFAULT_MODEL_DIR)
+
+
+_CACHE: dict[str, tuple[ConfidenceModel | None, str | None]] = {}
+_LOCK = threading.Lock()
+
+
+def get_model() -> tuple[ConfidenceModel | None, str | None]:
+    """(model, problem): the process-wide model, loaded on first use; problem says why it is None."""
+    key = str(default_model_dir())
+    with _LOCK:
+        if key not in _CACHE:
+            try:
+                try:
+                    _CACHE[key] = (load_runtime(Path(key)), None)
+                except (OSError, ValueError, KeyError, TypeError, ModelError):
+                    _CACHE[key] = (load_model(Path(key)), None)  # full check of the skops file
+            except FileNotFoundError:
+                _CACHE[key] = (None, "confidence model not found; rule-based confidence only")
+                logging.getLogger(__name__).warning("confidence model not found in %s; rule-based confidence "
+                                                    "only (every note goes to review)", key)
+            except ModelError as exc:
+                _CACHE[key] = (None, (f"confidence model refused ({type(exc).__name__}: {exc}); "
+                                     "rule-based confidence only"))
+                logging.getLogger(__name__).error("%s", _CACHE[key][1])
+        return _CACHE[key]
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()
