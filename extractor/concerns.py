@@ -43,6 +43,10 @@ class ConcernCode(str, Enum):
     CODE_NOT_VALID_ON_DATE = "code_not_valid_on_date"
     OUT_OF_SCOPE = "out_of_scope"
     PCS_BONE_GRAFT = "pcs_bone_graft"
+    SEDATION_CONTRADICTION = "sedation_contradiction"
+    DEEP_SEDATION_NOT_MODERATE = "deep_sedation_not_moderate"
+    ABLATION_PAIRING_UNCONFIRMED = "ablation_pairing_unconfirmed"
+    ABLATION_KIND_NOT_STATED = "ablation_kind_not_stated"
     # the review stage (extractor/review/)
     MAPPER_ASKS_REVIEW = "mapper_asks_review"
     LEVEL_IN_RANGE_ONLY = "level_in_range_only"

@@ -110,32 +110,6 @@ class NotTreated:
         return record_fields(self)
 
 
-@dataclass
-class NoteFacts:
-    procedures: list[LevelFacts] = field(default_factory=list)
-    # written to the record as `biopsy_only_levels`, the levels alone
-    biopsy_only: list[BiopsyLevel] = field(default_factory=list, metadata=OFF_RECORD)
-    imaging: list[str] = field(default_factory=list)  # fluoroscopy | ct, this session only
-    not_treated: list[NotTreated] = field(default_factory=list)
-    # procedures outside spinecode's scope seen in the note, e.g. "tumor ablation", "moderate sedation"
-    other_procedures: list[str] = field(default_factory=list)
-    # True when needles/cannulas were placed in this session but no filler went in anywhere
-    needle_only: bool = field(default=False, metadata=OFF_RECORD)
-    # the record's warnings are the scored ones (NoteResult.warnings), which include these
-    warnings: list[str] = field(default_factory=list, metadata=OFF_RECORD)
-    # the warnings that should send the note to a coder (a subset of `warnings`)
-    review_reasons: list[str] = field(default_factory=list, metadata=OFF_RECORD)
-    # the concerns behind `warnings` (same order); `warnings` and `review_reasons` are derived from them
-    concerns: list[Concern] = field(default_factory=list, metadata=OFF_RECORD)
-
-    @property
-    def biopsy_only_levels(self) -> list[str]:
-        return [b.level for b in self.biopsy_only]
-
-    def to_dict(self) -> dict:
-        record = record_fields(self)
-        return {"procedures": record.pop("procedures"), "biopsy_only_levels": self.biopsy_only_levels, **record}
-
 SEDATION_LEVELS = ("none", "local", "minimal", "moderate", "deep", "mac", "general")
 SEDATION_PROVIDERS = ("proceduralist", "other_provider", "anesthesia")
 
@@ -173,3 +147,50 @@ class ServiceDate:
 
     def to_dict(self) -> dict:
         return record_fields(self)
+
+ABLATION_KINDS = ("radiofrequency", "cryoablation", "other")
+
+
+@dataclass
+class TumorAblation:
+    """Percutaneous ablation of a tumor in a body treated or biopsied this session (coding-rules 0)."""
+
+    kind: str  # one of ABLATION_KINDS
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return record_fields(self)
+
+
+@dataclass
+class NoteFacts:
+    procedures: list[LevelFacts] = field(default_factory=list)
+    # written to the record as `biopsy_only_levels`, the levels alone
+    biopsy_only: list[BiopsyLevel] = field(default_factory=list, metadata=OFF_RECORD)
+    imaging: list[str] = field(default_factory=list)  # fluoroscopy | ct, this session only
+    not_treated: list[NotTreated] = field(default_factory=list)
+    # procedures of other families seen in the note, e.g. "instrumentation / fusion" (not coded: review)
+    other_procedures: list[str] = field(default_factory=list)
+    # sedation or anesthesia of this session (coding-rules 0.1); coded into additional_codes
+    sedation: SedationFacts = field(default_factory=lambda: SedationFacts())
+    # tumor ablation of a treated or biopsied body this session; coded into additional_codes
+    ablation: TumorAblation | None = field(default=None, metadata=OFF_RECORD)
+    # the date of service the note states (decide/date_of_service.py); the record's date_of_service says
+    # which date was used and where it came from
+    stated_date: ServiceDate | None = field(default=None, metadata=OFF_RECORD)
+    # True when needles/cannulas were placed in this session but no filler went in anywhere
+    needle_only: bool = field(default=False, metadata=OFF_RECORD)
+    # the record's warnings are the scored ones (NoteResult.warnings), which include these
+    warnings: list[str] = field(default_factory=list, metadata=OFF_RECORD)
+    # the warnings that should send the note to a coder (a subset of `warnings`)
+    review_reasons: list[str] = field(default_factory=list, metadata=OFF_RECORD)
+    # the concerns behind `warnings` (same order); `warnings` and `review_reasons` are derived from them
+    concerns: list[Concern] = field(default_factory=list, metadata=OFF_RECORD)
+
+    @property
+    def biopsy_only_levels(self) -> list[str]:
+        return [b.level for b in self.biopsy_only]
+
+    def to_dict(self) -> dict:
+        record = record_fields(self)
+        return {"procedures": record.pop("procedures"), "biopsy_only_levels": self.biopsy_only_levels, **record}

@@ -11,9 +11,19 @@ import pytest
 
 from extractor.api import NoteResult, error_result
 from extractor.coding import Code, PcsCode, assign_codes
+from extractor.coding.result import Query
 from extractor.contract import output_schema, validate
 from extractor.evaluate import FIELDS, NOT_SCORED_ALWAYS
-from extractor.facts import Evidence, LevelFacts, NoteFacts, NotTreated, in_record
+from extractor.facts import (
+    Evidence,
+    LevelFacts,
+    NoteFacts,
+    NotTreated,
+    SedationFacts,
+    ServiceDate,
+    TumorAblation,
+    in_record,
+)
 from extractor.gold import gold_to_facts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +36,8 @@ NOTE_FACTS_OFF_RECORD = {
     "warnings": "the record's warnings are NoteResult's scored ones, which include these",
     "review_reasons": "read by the review",
     "concerns": "coded concerns; the record carries their messages as warnings",
+    "ablation": "written as its additional code (20982/20983) with the ablation's evidence",
+    "stated_date": "the record's date_of_service says which date was used and where it came from",
 }
 
 
@@ -47,7 +59,10 @@ def full_facts() -> NoteFacts:
         biopsy_only=[],
         imaging=["ct", "fluoroscopy"],
         not_treated=[NotTreated("L4", "historical", evidence)],
-        other_procedures=["tumor ablation"],
+        other_procedures=["instrumentation / fusion"],
+        sedation=SedationFacts("moderate", "proceduralist", True, 30, "stated", None, True, False, [],
+                               [Evidence(40, 58, "moderate sedation", "SEDATION", "procedure")]),
+        ablation=TumorAblation("radiofrequency", [Evidence(60, 63, "RFA", "ABLATION", "procedure")]),
         needle_only=False,
         warnings=["a facts warning"],
         review_reasons=["a facts warning"],
@@ -69,7 +84,12 @@ def test_procedure_properties_are_the_level_facts_fields_plus_region_in_order():
 def test_nested_properties_are_the_dataclass_fields():
     assert list(PROCEDURE["properties"]["evidence"]["items"]["properties"]) == record_names(Evidence)
     assert list(GOOD["properties"]["not_treated"]["items"]["properties"]) == record_names(NotTreated)
-    assert list(GOOD["properties"]["codes"]["items"]["properties"]) == [f.name for f in fields(Code)]
+    # procedure codes carry their evidence per level; additional codes carry their own
+    assert list(GOOD["properties"]["codes"]["items"]["properties"]) == [f.name for f in fields(Code)][:-1]
+    assert list(GOOD["properties"]["additional_codes"]["items"]["properties"]) == [f.name for f in fields(Code)]
+    assert list(GOOD["properties"]["queries"]["items"]["properties"]) == [f.name for f in fields(Query)]
+    assert list(GOOD["properties"]["sedation"]["properties"]) == record_names(SedationFacts)
+    assert list(GOOD["properties"]["date_of_service"]["properties"]) == record_names(ServiceDate)
     assert set(GOOD["properties"]["pcs_codes"]["items"]["properties"]) == {f.name for f in fields(PcsCode)}
 
 
@@ -84,9 +104,13 @@ def test_note_facts_fields_are_schema_properties_or_knowingly_left_out():
 def test_every_schema_property_is_produced_and_nothing_else(code_set):
     record = full_record(code_set)
     assert list(record) == list(GOOD["properties"])
-    assert all(record["codes"]) and record["pcs_codes"] and record["date_of_service"] == "2016-03-01"
+    assert all(record["codes"]) and record["pcs_codes"] and record["date_of_service"] == {
+        "value": "2016-03-01", "source": "caller", "evidence": None}
     for code in record["codes"]:
         assert set(code) == set(GOOD["properties"]["codes"]["items"]["properties"])
+    assert record["additional_codes"] and record["info"] and record["sedation"]["evidence"]
+    for code in record["additional_codes"]:
+        assert set(code) == set(GOOD["properties"]["additional_codes"]["items"]["properties"]) and code["evidence"]
     for pcs in record["pcs_codes"]:
         assert set(pcs) == set(GOOD["properties"]["pcs_codes"]["items"]["properties"])
     for procedure in record["procedures"]:

@@ -10,10 +10,11 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from extractor.coding.claim import claim_extras
 from extractor.coding.codebook import CODE_SETS, REGIONS, Codebook, load_codebook
 from extractor.coding.result import Code, CodingResult, PcsCode
 from extractor.concerns import Concern, ConcernCode, add_concern, messages
-from extractor.facts import LEVEL_ORDER, TECHNIQUES, NoteFacts, level_index, region_of
+from extractor.facts import LEVEL_ORDER, TECHNIQUES, NoteFacts, ServiceDate, level_index, region_of
 
 GUIDANCE = ("ct", "fluoroscopy")
 APPROACHES = ("unilateral", "bilateral")
@@ -452,7 +453,8 @@ def assign_codes(
     Deterministic: the same facts give the same result, whatever the order of their lists.
     """
     book = load_codebook()
-    day = parse_date(date_of_service)
+    service = _service_date(facts, date_of_service)
+    day = parse_date(service.value)
     resolved = resolve_code_set(code_set, day)
     notes = _Notes()
     imaging = _imaging(facts)
@@ -531,12 +533,28 @@ def assign_codes(
         )
         for d in drafts
     ]
+    extras = claim_extras(facts, codes, resolved, day, facts.concerns + notes.concerns)
+    for concern in extras.concerns:
+        add_concern(notes.concerns, concern)
     return CodingResult(
         code_set=resolved,
         codes=codes,
         pcs_codes=pcs,
         warnings=messages(notes.concerns),
         review=notes.review,
-        date_of_service=day.isoformat() if day else None,
+        date_of_service=service,
         concerns=list(notes.concerns),
+        additional_codes=extras.codes,
+        queries=extras.queries,
+        info=extras.info,
     )
+
+
+def _service_date(facts: NoteFacts, given: DateLike) -> ServiceDate:
+    """The caller's date when given, else the one the note states, else none."""
+    day = parse_date(given)
+    if day is not None:
+        return ServiceDate(day.isoformat(), "caller")
+    if facts.stated_date is not None and facts.stated_date.value is not None:
+        return facts.stated_date
+    return ServiceDate(None, "none")

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from ..concerns import Concern, ConcernCode, forces_review, messages
 from ..facts import SedationFacts
 from .codebook import load_codebook
 from .result import Code, Query
 
 TABLE = Path(__file__).with_name("tables") / "sedation.json"
+CODES = {c.value for c in ConcernCode}
 
 
 @lru_cache(maxsize=1)
@@ -26,7 +28,7 @@ def sedation_table() -> dict:
     table = json.loads(TABLE.read_text(encoding="utf-8"))
     unknown = [row["id"] for row in table["rows"] if row["when"] not in CONDITIONS]
     if unknown:
-        raise ValueError(f"tables/sedation.json: rows with unknown conditions {unknown}")
+        raise ValueError(f"tables/sedation.json: rows with unknown conditions or concern codes {unknown}")
     return table
 
 
@@ -35,9 +37,17 @@ class SedationOutcome:
     rule: str | None = None  # the row that decided, e.g. "S8"
     codes: list[Code] = field(default_factory=list)
     info: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    concerns: list[Concern] = field(default_factory=list)  # a warning row's concern (its code in the table)
     queries: list[Query] = field(default_factory=list)
-    review: bool = False
+
+    @property
+    def warnings(self) -> list[str]:
+        return messages(self.concerns)
+
+    @property
+    def review(self) -> bool:
+        # routed like every concern, by extractor/review/routing.json
+        return any(forces_review(c.code) for c in self.concerns)
 
 
 def add_on_units(minutes: int) -> int:
@@ -85,7 +95,7 @@ def sedation_codes(
     for row in table["rows"]:
         if not CONDITIONS[row["when"]](case):
             continue
-        outcome = SedationOutcome(rule=row["id"], review=bool(row["review"]))
+        outcome = SedationOutcome(rule=row["id"])
         anesthesia = sorted({table["anesthesia_codes"][r] for r in regions}) or ["01941/01942"]
         message = row["message"].format(
             level=sedation.level or "level not stated", minutes=sedation.minutes,
@@ -94,7 +104,7 @@ def sedation_codes(
         if row["outcome"] == "info":
             outcome.info.append(f"{row['id']}: {message}")
         elif row["outcome"] == "warning":
-            outcome.warnings.append(f"{row['id']}: {message}")
+            outcome.concerns.append(Concern(ConcernCode(row["concern"]), f"{row['id']}: {message}"))
         elif row["outcome"] == "query":
             outcome.queries.append(Query(row["topic"], message, []))
         elif row["outcome"] == "codes":

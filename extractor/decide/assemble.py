@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..concerns import ConcernCode, forces_review, messages
-from ..facts import NoteFacts, NotTreated, level_index
+from ..facts import NoteFacts, NotTreated, ServiceDate, level_index
 from ..labels import Cue
 from ..mentions import Sentence
+from .ablation import is_ablation_of_session, session_ablation
 from .attachment import attach
 from .biopsy import biopsy_only_levels, place_unlevelled_biopsy
 from .corrections import apply_addendum_corrections
+from .date_of_service import note_service_date
 from .cues import IMAGING, is_positive
 from .level_facts import level_facts
 from .note_index import NoteIndex, as_evidence
 from .pipe_tables import add_table_cues
+from .sedation import sedation_facts
 from .section_roles import IMAGING_SECTIONS, NOT_NOW_SECTIONS, PROCEDURAL
 from .treated import is_reference_only, not_treated_reason, session_stop, treated_levels
 
@@ -59,8 +62,9 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         index.concern(ConcernCode.NEEDLES_WITHOUT_FILLER,
                       "needles were placed but no filler was delivered at any level")
 
+    ablation = session_ablation(mentions, bool(treated or biopsy_only))
     other = sorted({m.literal for m in mentions if m.label == Cue.OUT_OF_SCOPE and is_positive(m)
-                    and m.section not in NOT_NOW_SECTIONS})
+                    and m.section not in NOT_NOW_SECTIONS and not (ablation and is_ablation_of_session(m))})
     for p in treated:
         if p.approach == "unilateral" and p.side is None:
             index.concern(ConcernCode.SIDE_NOT_STATED, f"{p.level}: unilateral approach, side not stated", p.level)
@@ -84,8 +88,19 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         not_treated=not_treated,
         other_procedures=other,
         needle_only=bool(needle_only),
+        sedation=sedation_facts(sentences, text),
+        ablation=ablation,
+        stated_date=_stated_date(text),
         warnings=messages(index.concerns),
         review_reasons=[c.message for c in index.concerns if forces_review(c.code)],
         concerns=list(index.concerns),
     )
 
+
+
+def _stated_date(text: str) -> ServiceDate | None:
+    found = note_service_date(text)
+    if found is None:
+        return None
+    day, evidence = found
+    return ServiceDate(day.isoformat(), "note", evidence)

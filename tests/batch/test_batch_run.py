@@ -112,7 +112,8 @@ def test_stdin_and_date_column(run, extractor, tmp_path):
     assert code == EXIT_OK
     recs = read_jsonl(tmp_path / "o.jsonl")
     assert [r["code_set"] for r in recs] == ["legacy", "current"]
-    assert [r["date_of_service"] for r in recs] == ["2014-06-30", "2016-01-01"]
+    assert [r["date_of_service"]["value"] for r in recs] == ["2014-06-30", "2016-01-01"]
+    assert [r["date_of_service"]["source"] for r in recs] == ["caller", "caller"]
     auto = Extractor(code_set="auto")
     assert recs[0] == auto.extract(NOTES[0], note_id="a", date_of_service="2014-06-30").to_dict()
 

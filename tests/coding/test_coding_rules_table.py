@@ -354,7 +354,8 @@ def test_bad_date_rejected():
 def test_auto_legacy_gives_legacy_codes():
     result = assign_codes(facts("T12:vp"), "auto", "2013-03-04")
     assert [c.code for c in result.codes] == ["22520", "72291"]
-    assert result.date_of_service == "2013-03-04" and not result.review
+    assert result.date_of_service.value == "2013-03-04" and result.date_of_service.source == "caller"
+    assert not result.review
 
 
 def test_codes_outside_their_dates_are_flagged():
@@ -428,7 +429,7 @@ def test_result_to_dict_is_json_ready():
 
     result = assign_codes(facts("T12:aug", bx=("T6:ct",), imaging=("ct", "fluoroscopy")), "auto", "2020-02-02")
     d = json.loads(json.dumps(result.to_dict()))
-    assert d["code_set"] == "current" and d["review"] is True and d["date_of_service"] == "2020-02-02"
+    assert d["code_set"] == "current" and d["review"] is True and d["date_of_service"] == {"value": "2020-02-02", "source": "caller", "evidence": None}
     assert [c["code"] for c in d["codes"]] == ["22513", "20225"]
     assert {p["code"] for p in d["pcs_codes"]} == {"0PU43JZ", "0PB43ZX"}
 
