@@ -12,13 +12,13 @@ from .ablation import is_ablation_of_session, session_ablation
 from .attachment import attach
 from .biopsy import biopsy_only_levels, place_unlevelled_biopsy
 from .corrections import apply_addendum_corrections
-from .date_of_service import note_service_date
 from .cues import IMAGING, is_positive
+from .date_of_service import note_service_date
 from .level_facts import level_facts
 from .note_index import NoteIndex, as_evidence
 from .pipe_tables import add_table_cues
-from .sedation import sedation_facts
 from .section_roles import IMAGING_SECTIONS, NOT_NOW_SECTIONS, PROCEDURAL
+from .sedation import sedation_facts
 from .treated import is_reference_only, not_treated_reason, session_stop, treated_levels
 
 
