@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -338,11 +338,18 @@ def _skip_written(notes: Iterable[SourceNote], written: Counter) -> Iterator[Sou
         yield note
 
 
+def _remember(chunks, pending):
+    for chunk in chunks:
+        if pending is not None:
+            pending.append(chunk)
+        yield chunk
+
+
 def run_batch(input: str, out, code_set: str = "current", workers: int = 1, resume: bool = False,
               id_col: str = "note_id", text_col: str = "text", date_col: str | None = None,
               max_bytes: int = DEFAULT_MAX_BYTES, quiet: bool = False, glob: str = DEFAULT_GLOB,
               fmt: str | None = None, progress: str = "auto", progress_interval: float = 10.0,
-              stderr: TextIO | None = None, stdin=None, chunk_size: int = CHUNK_SIZE) -> int:
+              stderr: TextIO | None = None, stdin=None, chunk_size: int = CHUNK_SIZE, html: str | None = None) -> int:
     """Run a batch; returns the exit code (see the module docstring). Never raises for a bad note."""
     err = stderr or sys.stderr
     start = time.monotonic()
@@ -418,16 +425,26 @@ def run_batch(input: str, out, code_set: str = "current", workers: int = 1, resu
         bar = Progress(progress_mode(progress, quiet, err), source.total, done=resumed, stream=err,
                        interval=progress_interval, fraction=source.fraction_read)
         notes = _skip_written(source, written) if written else iter(source)
-        for records in engine.run(chunked(notes, chunk_size)):
+        sink, pending = None, deque()  # the review view needs each record's text: chunks come back in order
+        if html:
+            from .html_view import HtmlSink
+
+            sink = HtmlSink(html)
+        for records in engine.run(_remember(chunked(notes, chunk_size), pending if sink else None)):
+            texts = [n.text for n in pending.popleft()] if sink else []
             errors = 0
-            for record in records:
+            for i, record in enumerate(records):
                 writer.write(record)
+                if sink:
+                    sink.write(record, texts[i] if i < len(texts) and "error" not in record else None)
                 stats.add(record)
                 errors += "error" in record
             writer.checkpoint()
             bar.advance(len(records), errors)
         bar.close()
         writer.close()
+        if sink:
+            sink.close()
         finished = True
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED

@@ -32,7 +32,7 @@ def extract(
     path: str = typer.Argument(..., help="A note file, or - for standard input."),
     code_set: str = typer.Option("current", "--code-set", help="current | legacy | auto"),
     date_of_service: str | None = typer.Option(None, "--date-of-service", help="YYYY-MM-DD (used by --code-set auto)"),
-    fmt: str = typer.Option("json", "--format", help="json | text"),
+    fmt: str = typer.Option("json", "--format", help="json | text | html"),
 ) -> None:
     """Print the result for one note."""
     from .api import Extractor, error_result
@@ -49,7 +49,11 @@ def extract(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
-    if fmt == "text":
+    if fmt == "html":
+        from .html_view import note_page
+
+        typer.echo(note_page(result.to_dict(), None if result.error else text), nl=False)
+    elif fmt == "text":
         typer.echo(summary(result.to_dict()))
     else:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -81,6 +85,18 @@ def summary(rec: dict) -> str:
         lines.append("not treated: " + ", ".join(f"{n['level']} ({n['reason']})" for n in rec["not_treated"]))
     lines.append(f"imaging: {', '.join(rec['imaging']) or 'none'}")
     lines.append("codes: " + (", ".join(format_code(c) for c in rec["codes"]) or "none"))
+    for c in rec["codes"] + (rec.get("additional_codes") or []):
+        lines.append(f"  {format_code(c)}: {c.get('description', '')}")
+        lines.append(f"    why: {c.get('rationale', '')}")
+        levels = set(c.get("levels") or [])
+        quotes = [e["text"] for p in rec["procedures"] if p["level"] in levels for e in p["evidence"]
+                  if e["label"] != "LEVEL"] + [e["text"] for e in c.get("evidence") or []]
+        if quotes:
+            lines.append("    evidence: " + "; ".join(f'"{q}"' for q in dict.fromkeys(quotes)))
+    for p in rec.get("pcs_codes") or []:
+        lines.append(f"ICD-10-PCS {p['code']} ({p['level']}): {p['description']}")
+    for q in rec.get("queries") or []:
+        lines.append(f"query ({q.get('topic')}): {q.get('question')}")
     for w in rec["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
@@ -117,6 +133,8 @@ def batch(
                                       "the relative path when the pattern holds a '/').")] = "*.txt",
     fmt: Annotated[Optional[str], typer.Option("--format", help="jsonl | csv | parquet: overrides the "  # noqa: UP045
                                                "extension of OUT.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the review view: DIR/index.html and "  # noqa: UP045
+                                                "DIR/<note_id>.html per note.")] = None,
     progress: Annotated[str, typer.Option("--progress", help="auto (a bar on a terminal, a line every 10 s "
                                           "otherwise, nothing when CI=true) | bar | lines | none")] = "auto",
 ) -> None:
@@ -125,7 +143,7 @@ def batch(
 
     code = run_batch(input=input, out=str(out), code_set=code_set, workers=workers, resume=resume, id_col=id_col,
                      text_col=text_col, date_col=date_col, max_bytes=max_bytes, quiet=quiet, glob=glob, fmt=fmt,
-                     progress=progress)
+                     progress=progress, html=str(html) if html else None)
     raise typer.Exit(code)
 
 
