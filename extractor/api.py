@@ -71,6 +71,10 @@ class Extractor:
 
     # -- one note
     def extract(self, text: str, note_id: str | None = None, date_of_service=None) -> NoteResult:
+        """A bad date_of_service raises ValueError (TypeError for a wrong type): a caller's mistake."""
+        from .coding import parse_date
+
+        parse_date(date_of_service)
         problem = _check_text(text)
         if problem:
             return error_result(note_id, *problem)

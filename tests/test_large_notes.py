@@ -68,3 +68,10 @@ def test_cli_extract_and_batch_report_note_too_large(tmp_path):
     recs = {r["note_id"]: r for r in map(json.loads, out.read_text().splitlines())}
     _assert_too_large(recs["big"])
     assert "error" not in recs["small"]
+
+
+def test_bad_date_of_service_is_a_usage_error(extractor):
+    with pytest.raises(ValueError, match="ISO date"):
+        extractor.extract(SMALL, date_of_service="June 30")
+    out = _run("extract", "-", "--date-of-service", "June 30")
+    assert out.returncode == 2 and "--date-of-service" in out.stderr and not out.stdout
