@@ -17,7 +17,8 @@ from .review.confidence import score
 from .text import normalize
 
 SCHEMA_VERSION = "1"
-MAX_CHARS = 5_000_000
+# spaCy's own default limit (Language.max_length): longer notes get a NoteTooLarge record, not an exception
+MAX_CHARS = 1_000_000
 
 Item = str | tuple
 
@@ -65,10 +66,15 @@ class Extractor:
         resolve_code_set(code_set, None)  # validates the name early
         self.code_set = code_set
         self.nlp = get_pipeline() if nlp is None else nlp
+        self.nlp.max_length = max(self.nlp.max_length, MAX_CHARS)
         self._own_nlp = nlp is not None
 
     # -- one note
     def extract(self, text: str, note_id: str | None = None, date_of_service=None) -> NoteResult:
+        """A bad date_of_service raises ValueError (TypeError for a wrong type): a caller's mistake."""
+        from .coding import parse_date
+
+        parse_date(date_of_service)
         problem = _check_text(text)
         if problem:
             return error_result(note_id, *problem)
@@ -140,9 +146,19 @@ def _run_chunk(extractor: Extractor, chunk: list[tuple]) -> list[NoteResult]:
         else:
             good.append(k)
     docs = extractor.nlp.pipe(normalize(chunk[k][1]) for k in good)
-    for k, doc in zip(good, docs):
-        note_id, text, dos = chunk[k]
-        results[k] = extractor._from_doc(doc, text, note_id, dos)
+    done = 0
+    try:
+        for k, doc in zip(good, docs):
+            note_id, text, dos = chunk[k]
+            results[k] = extractor._from_doc(doc, text, note_id, dos)
+            done += 1
+    except Exception:  # noqa: BLE001  one bad note must not cost the chunk: the rest go note by note
+        for k in good[done:]:
+            note_id, text, dos = chunk[k]
+            try:
+                results[k] = extractor.extract(text, note_id=note_id, date_of_service=dos)
+            except Exception as exc:  # noqa: BLE001  the message never holds note text
+                results[k] = error_result(note_id, "ProcessingError", f"{type(exc).__name__} while processing note")
     return [r for r in results if r is not None]
 
 

@@ -38,6 +38,13 @@ def extract(
     from .api import Extractor, error_result
     from .text import NoteDecodeError, decode_note
 
+    from .coding import parse_date
+
+    try:
+        parse_date(date_of_service)
+    except ValueError as exc:  # a usage error, before any note is read
+        typer.echo(f"error: --date-of-service: {exc}", err=True)
+        raise typer.Exit(2) from None
     note_id = None if path == "-" else Path(path).stem
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()

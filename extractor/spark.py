@@ -11,7 +11,8 @@ null, empty, binary or too large gets an error record like `spinecode batch` giv
 
 Extraction runs in `mapInPandas`: the spaCy pipeline is built once per Python worker process of each
 executor (and reused across tasks while Spark reuses its Python workers, the default). Executors need
-spinecode with the `spark` extra installed, and `PYSPARK_PYTHON` must point at that Python.
+spinecode with the `spark` extra installed, and on a cluster `PYSPARK_PYTHON` (or `spark.pyspark.python`)
+must point at that Python. In local mode with neither set, the workers run the driver's interpreter.
 """
 
 from __future__ import annotations
@@ -36,6 +37,17 @@ COLUMNS = [column.split()[0] for column in OUTPUT_SCHEMA.split(", ")]
 CHUNK = 32
 
 _EXTRACTORS: dict[str, Extractor] = {}  # one pipeline per code set per Python worker process
+
+
+def _local_workers_use_this_python(session) -> None:
+    # Spark's default worker command is "python3", often not the interpreter that has spinecode installed
+    import os
+    import sys
+
+    sc = session.sparkContext
+    if (sc.master.startswith("local") and "PYSPARK_PYTHON" not in os.environ
+            and not sc.getConf().get("spark.pyspark.python")):
+        sc.pythonExec = sys.executable
 
 
 def _extractor(code_set: str) -> Extractor:
@@ -106,6 +118,7 @@ def extract_dataframe(df: DataFrame, text_col: str = "text", id_col: str = "note
     for name in (id_col, text_col, date_col):
         if name is not None and name not in df.columns:
             raise ValueError(f"no column {name!r} in the DataFrame (columns: {', '.join(df.columns)})")
+    _local_workers_use_this_python(df.sparkSession)
     date = F.col(date_col).cast("string") if date_col else F.lit(None).cast("string")
     selected = df.select(F.col(id_col).cast("string").alias("_id"), F.col(text_col).alias("_text"),
                          date.alias("_dos"))

@@ -23,7 +23,19 @@ from .features import featurize
 from .store import HEADS, ModelError, read_runtime_specs, read_skops_model
 
 MODEL_DIR_ENV = "SPINECODE_MODEL_DIR"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+def _default_model_dir() -> Path:
+    # a source tree has models/ beside extractor/; an installed wheel has it as package data extractor.models
+    source = Path(__file__).resolve().parents[2] / "models"
+    if (source / "confidence.json").is_file():
+        return source
+    from importlib.resources import files
+
+    return Path(str(files("extractor.models")))
+
+
+DEFAULT_MODEL_DIR = _default_model_dir()
 
 
 @dataclass

@@ -75,3 +75,24 @@ def test_extract_dataframe_checks_arguments_on_the_driver(spark):
         extract_dataframe(df, code_set="nonsense")
     with pytest.raises(ValueError, match="no column 'body'"):
         extract_dataframe(df, text_col="body")
+
+
+def test_local_mode_needs_no_pyspark_python(tmp_path):
+    # a fresh driver process without PYSPARK_PYTHON: Spark's default "python3" worker may lack spinecode
+    import subprocess
+
+    script = (
+        "from pyspark.sql import SparkSession\n"
+        "from extractor.spark import extract_dataframe\n"
+        "s = SparkSession.builder.master('local[1]').config('spark.ui.enabled', 'false').getOrCreate()\n"
+        "df = s.createDataFrame([('a', 'Vertebroplasty of T12 with 3 mL PMMA under fluoroscopy.')], 'note_id string, text string')\n"
+        "row = extract_dataframe(df).collect()[0]\n"
+        "assert s.sparkContext.pythonExec == __import__('sys').executable\n"
+        "print(row.levels, row.error)\n"
+        "s.stop()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path,
+                         timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "['T12'] None" in out.stdout
