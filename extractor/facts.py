@@ -110,6 +110,23 @@ class NotTreated:
         return record_fields(self)
 
 
+DOCUMENT_TYPES = ("procedure_report", "consult", "history_and_physical", "discharge_summary", "nursing_note",
+                  "radiology_report", "pathology_report", "clinic_note", "other")
+
+
+@dataclass
+class DocumentFacts:
+    """What the document is and whether it records an in-scope procedure (vertebroplasty, augmentation,
+    sacroplasty) of its own session; only such a record treats levels."""
+
+    type: str  # one of DOCUMENT_TYPES
+    in_scope_procedure: bool
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return record_fields(self)
+
+
 @dataclass
 class NoteFacts:
     procedures: list[LevelFacts] = field(default_factory=list)
@@ -127,6 +144,8 @@ class NoteFacts:
     review_reasons: list[str] = field(default_factory=list, metadata=OFF_RECORD)
     # the concerns behind `warnings` (same order); `warnings` and `review_reasons` are derived from them
     concerns: list[Concern] = field(default_factory=list, metadata=OFF_RECORD)
+    # written first, below; facts built by hand (tests, callers) say nothing about the document
+    document: DocumentFacts = field(default_factory=lambda: DocumentFacts("other", False))
 
     @property
     def biopsy_only_levels(self) -> list[str]:
@@ -134,7 +153,8 @@ class NoteFacts:
 
     def to_dict(self) -> dict:
         record = record_fields(self)
-        return {"procedures": record.pop("procedures"), "biopsy_only_levels": self.biopsy_only_levels, **record}
+        return {"document": record.pop("document"), "procedures": record.pop("procedures"),
+                "biopsy_only_levels": self.biopsy_only_levels, **record}
 
 SEDATION_LEVELS = ("none", "local", "minimal", "moderate", "deep", "mac", "general")
 SEDATION_PROVIDERS = ("proceduralist", "other_provider", "anesthesia")
