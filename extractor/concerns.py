@@ -23,6 +23,7 @@ class ConcernCode(str, Enum):
     LEVEL_ABORTED = "level_aborted"
     BIOPSY_LEVEL_NOT_STATED = "biopsy_level_not_stated"
     TREATED_AND_STOPPED = "treated_and_stopped"
+    DOCUMENT_NOT_IN_SCOPE = "document_not_in_scope"
     # the code mapper (extractor/coding/rules.py)
     SACRUM_NOT_SACROPLASTY = "sacrum_not_sacroplasty"
     SACROPLASTY_OFF_SACRUM = "sacroplasty_off_sacrum"

@@ -110,6 +110,23 @@ class NotTreated:
         return record_fields(self)
 
 
+DOCUMENT_TYPES = ("procedure_report", "consult", "history_and_physical", "discharge_summary", "nursing_note",
+                  "radiology_report", "pathology_report", "clinic_note", "other")
+
+
+@dataclass
+class DocumentFacts:
+    """What the document is and whether it records an in-scope procedure (vertebroplasty, augmentation,
+    sacroplasty) of its own session; only such a record treats levels."""
+
+    type: str  # one of DOCUMENT_TYPES
+    in_scope_procedure: bool
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return record_fields(self)
+
+
 SEDATION_LEVELS = ("none", "local", "minimal", "moderate", "deep", "mac", "general")
 SEDATION_PROVIDERS = ("proceduralist", "other_provider", "anesthesia")
 
@@ -178,6 +195,8 @@ class NoteFacts:
     # the date of service the note states (decide/date_of_service.py); the record's date_of_service says
     # which date was used and where it came from
     stated_date: ServiceDate | None = field(default=None, metadata=OFF_RECORD)
+    # written first, below; facts built by hand (tests, callers) say nothing about the document
+    document: DocumentFacts = field(default_factory=lambda: DocumentFacts("other", False))
     # True when needles/cannulas were placed in this session but no filler went in anywhere
     needle_only: bool = field(default=False, metadata=OFF_RECORD)
     # the record's warnings are the scored ones (NoteResult.warnings), which include these
@@ -193,4 +212,5 @@ class NoteFacts:
 
     def to_dict(self) -> dict:
         record = record_fields(self)
-        return {"procedures": record.pop("procedures"), "biopsy_only_levels": self.biopsy_only_levels, **record}
+        return {"document": record.pop("document"), "procedures": record.pop("procedures"),
+                "biopsy_only_levels": self.biopsy_only_levels, **record}

@@ -34,7 +34,7 @@ class Lexicon:
         return tuple(self.entries[name]["words"])
 
 
-LEXICON_FILES = ("lexicons", "sedation", "dates")
+LEXICON_FILES = ("lexicons", "sedation", "dates", "document")
 
 
 @lru_cache(maxsize=len(LEXICON_FILES))

@@ -14,6 +14,7 @@ from .biopsy import biopsy_only_levels, place_unlevelled_biopsy
 from .corrections import apply_addendum_corrections
 from .cues import IMAGING, is_positive
 from .date_of_service import note_service_date
+from .document import RECORD_TYPES, read_document
 from .level_facts import level_facts
 from .note_index import NoteIndex, as_evidence
 from .pipe_tables import add_table_cues
@@ -38,7 +39,16 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         if m.label in IMAGING and is_positive(m) and m.section in IMAGING_SECTIONS
     })
 
+    document = read_document(text, mentions)
     treated_rows = treated_levels(index, sacro_note)
+    if treated_rows and not document.in_scope_procedure and document.type not in RECORD_TYPES:
+        # not a procedure record (consult, H&P, nursing, radiology...): none of its levels is treated now, and a
+        # coder looks. A procedure record naming no in-scope procedure keeps its levels (its filler and device
+        # cues decide); document.in_scope_procedure=false says so
+        index.concern(ConcernCode.DOCUMENT_NOT_IN_SCOPE, f"{document.type}: levels read as treated, but the "
+                      "document records no vertebroplasty, augmentation or sacroplasty of its own session; "
+                      "none is coded")
+        treated_rows = []
     single = len(treated_rows) == 1
     treated = [level_facts(index, level, candidates, attachments, fill, imaging, single)
                for level, candidates, attachments, fill in treated_rows]
@@ -94,6 +104,7 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         warnings=messages(index.concerns),
         review_reasons=[c.message for c in index.concerns if forces_review(c.code)],
         concerns=list(index.concerns),
+        document=document,
     )
 
 
