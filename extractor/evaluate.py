@@ -39,6 +39,8 @@ class NoteScore:
     legacy_ok: bool
     review: bool
     mismatches: list[str] = field(default_factory=list)
+    additional_ok: bool = True  # additional codes exact (gold without the field: none expected)
+    queries_ok: bool | None = None  # query topics agree; None when the gold says nothing about queries
 
 
 @dataclass
@@ -125,7 +127,18 @@ def score_note(note_id: str, result, gold: dict, report: Report) -> NoteScore:
     legacy_ok = legacy_got == code_pairs(gold.get("legacy_codes", []))
     if not legacy_ok:
         mism.append(f"legacy: gold={code_pairs(gold.get('legacy_codes', []))} got={legacy_got}")
-    ns = NoteScore(note_id, codes_ok, legacy_ok, rec["review"], mism)
+    additional_ok = code_pairs(rec["additional_codes"]) == code_pairs(gold.get("additional_codes", []))
+    if not additional_ok:
+        mism.append(f"additional codes: gold={code_pairs(gold.get('additional_codes', []))} "
+                    f"got={code_pairs(rec['additional_codes'])}")
+    queries_ok = None
+    if "queries" in gold:
+        want = sorted(q["topic"] for q in gold["queries"])
+        got = sorted(q["topic"] for q in rec["queries"])
+        queries_ok = want == got
+        if not queries_ok:
+            mism.append(f"queries: gold={want} got={got}")
+    ns = NoteScore(note_id, codes_ok, legacy_ok, rec["review"], mism, additional_ok, queries_ok)
     report.notes.append(ns)
     return ns
 
@@ -158,8 +171,19 @@ def format_report(report: Report, show: bool = False) -> str:
                 lines.append(
                     f"  {f:<20} {report.rate(f):.1%}  ({report.field_right[f]}/{report.field_total[f]})"
                 )
+        additional = sum(ns.additional_ok for ns in report.notes)
+        lines.append(f"exact additional codes:    {additional}/{n} ({additional / n:.1%})")
+        asked = [ns for ns in report.notes if ns.queries_ok is not None]
+        if asked:
+            agree = sum(bool(ns.queries_ok) for ns in asked)
+            lines.append(f"query topics agree:        {agree}/{len(asked)} ({agree / len(asked):.1%})")
+        claim_ok = sum(ns.codes_ok and ns.additional_ok for ns in auto)
         lines.append(
             f"automation rate (review=false): {len(auto)}/{n} ({len(auto) / n:.1%}); "
             f"exact among them: {auto_ok}/{len(auto)}"
+        )
+        lines.append(
+            f"precision among review=false (codes and additional codes): {claim_ok}/{len(auto)}"
+            + (f" ({claim_ok / len(auto):.1%})" if auto else "")
         )
     return "\n".join(lines)
