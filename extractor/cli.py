@@ -92,6 +92,8 @@ def summary(rec: dict) -> str:
         lines.append("not treated: " + ", ".join(f"{n['level']} ({n['reason']})" for n in rec["not_treated"]))
     lines.append(f"imaging: {', '.join(rec['imaging']) or 'none'}")
     lines.append("codes: " + (", ".join(format_code(c) for c in rec["codes"]) or "none"))
+    if rec.get("additional_codes"):
+        lines.append("additional codes: " + ", ".join(format_code(c) for c in rec["additional_codes"]))
     for c in rec["codes"] + (rec.get("additional_codes") or []):
         lines.append(f"  {format_code(c)}: {c.get('description', '')}")
         lines.append(f"    why: {c.get('rationale', '')}")
@@ -104,6 +106,8 @@ def summary(rec: dict) -> str:
         lines.append(f"ICD-10-PCS {p['code']} ({p['level']}): {p['description']}")
     for q in rec.get("queries") or []:
         lines.append(f"query ({q.get('topic')}): {q.get('question')}")
+    for line in rec.get("info") or []:
+        lines.append(f"info: {line}")
     for w in rec["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)

@@ -51,3 +51,13 @@ def test_evaluate_scores_additional_codes_and_queries():
     assert any(m.startswith("additional codes:") for m in score.mismatches)
     text = format_report(report)
     assert "exact additional codes:    0/1" in text and "query topics agree:        0/1" in text
+
+
+def test_text_output_lists_additional_codes_and_info():
+    from extractor.cli import summary
+
+    record = Extractor().extract(KYPHOPLASTY.format(date="")).to_dict()
+    text = summary(record)
+    assert "additional codes: 99152x1, 99153x2" in text.splitlines()
+    record["info"] = ["S1: anesthesia provider's claim"]
+    assert "info: S1: anesthesia provider's claim" in summary(record)
