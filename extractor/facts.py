@@ -189,7 +189,7 @@ class NoteFacts:
     # procedures of other families seen in the note, e.g. "instrumentation / fusion" (not coded: review)
     other_procedures: list[str] = field(default_factory=list)
     # sedation or anesthesia of this session (coding-rules 0.1); coded into additional_codes
-    sedation: SedationFacts = field(default_factory=lambda: SedationFacts())
+    sedation: SedationFacts = field(default_factory=SedationFacts)
     # tumor ablation of a treated or biopsied body this session; coded into additional_codes
     ablation: TumorAblation | None = field(default=None, metadata=OFF_RECORD)
     # the date of service the note states (decide/date_of_service.py); the record's date_of_service says

@@ -6,11 +6,11 @@ escaped with html.escape; pages load nothing from a network (inline CSS and JS o
 
 from __future__ import annotations
 
-import json
 import re
 from html import escape
-from importlib.resources import files
 from pathlib import Path
+
+from .coding import load_codebook
 
 CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.5em 0}
 td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}th{background:#eee;cursor:pointer}
@@ -44,8 +44,7 @@ def safe_file_name(note_id) -> str:
 
 
 def code_descriptions() -> dict[str, str]:
-    table = json.loads(files("extractor.coding").joinpath("tables/cpt_codes.json").read_text(encoding="utf-8"))
-    return {c["code"]: c.get("description", "") for c in table["codes"]}
+    return {code: info.description for code, info in load_codebook().codes.items()}
 
 
 def _page(title: str, body: str, script: str) -> str:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..concerns import Concern, ConcernCode
-from ..facts import NoteFacts, region_of
+from ..facts import NoteFacts, TumorAblation, region_of
 from .codebook import load_codebook
 from .result import Code, Query
 from .sedation import sedation_codes
@@ -43,14 +43,12 @@ def claim_extras(facts: NoteFacts, procedure_codes: list[Code], code_set: str, d
     levels = [p.level for p in facts.procedures] + facts.biopsy_only_levels
     regions = list(dict.fromkeys(region_of(level) for level in levels))
     sedation = sedation_codes(facts.sedation, code_set, day, bool(procedure_codes), regions)
-    evidence = tuple(facts.sedation.evidence)
-    extras.codes += [Code(c.code, c.units, c.system, c.modifiers, c.levels, c.description, c.rationale, evidence)
-                     for c in sedation.codes]
+    extras.codes += sedation.codes
     extras.concerns += sedation.concerns
     extras.queries += sedation.queries
     extras.info += sedation.info
     if facts.ablation is not None and procedure_codes:
-        _ablation(facts, day, extras)
+        _ablation(facts.ablation, levels, day, extras)
     table = query_table()
     for concern in list(concerns) + extras.concerns:
         row = table.get(concern.code)
@@ -59,8 +57,7 @@ def claim_extras(facts: NoteFacts, procedure_codes: list[Code], code_set: str, d
     return extras
 
 
-def _ablation(facts: NoteFacts, day: _dt.date | None, extras: ClaimExtras) -> None:
-    ablation = facts.ablation
+def _ablation(ablation: TumorAblation, levels: list[str], day: _dt.date | None, extras: ClaimExtras) -> None:
     code = ABLATION_CODES.get(ablation.kind)
     if code is None:
         extras.concerns.append(Concern(ConcernCode.ABLATION_KIND_NOT_STATED,
@@ -70,7 +67,6 @@ def _ablation(facts: NoteFacts, day: _dt.date | None, extras: ClaimExtras) -> No
     if day is not None and not info.effective_on(day):
         extras.info.append(f"{code} is not valid for a date of service of {day.isoformat()}: the ablation is not coded")
         return
-    levels = [p.level for p in facts.procedures] + facts.biopsy_only_levels
     extras.codes.append(Code(code, 1, info.system, [], [], info.description,
                              f"{ablation.kind} ablation of a tumor in a body treated or biopsied this session "
                              f"({', '.join(levels)}); one unit per session", tuple(ablation.evidence)))

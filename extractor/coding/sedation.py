@@ -121,12 +121,13 @@ def _codes(sedation: SedationFacts, rule: str) -> list[Code]:
     source = "from the sedation start and stop times" if sedation.minutes_source == "clock" else "as stated"
     why = (f"moderate sedation by the proceduralist, {minutes} minutes intraservice time ({source}), "
            f"independent trained observer documented (rule {rule})")
+    evidence = tuple(sedation.evidence)
     codes = [Code(first, 1, "CPT", [], [], book.info(first).description,
-                  why + (f"; patient aged {sedation.age_years}: the under-5 code" if child else ""))]
+                  why + (f"; patient aged {sedation.age_years}: the under-5 code" if child else ""), evidence)]
     extra = add_on_units(minutes)
     if extra:
         add_on = table["codes"]["add_on"]
         codes.append(Code(add_on, extra, "CPT", [], [], book.info(add_on).description,
                           f"{minutes} minutes: floor(({minutes} - 8) / 15) = {extra} further 15-minute units; "
-                          "Medicare does not pay 99153 on the physician's claim in a facility setting"))
+                          "Medicare does not pay 99153 on the physician's claim in a facility setting", evidence))
     return codes

@@ -13,7 +13,8 @@ from .section_roles import PROCEDURAL
 
 IN_SCOPE_CUES = frozenset({Cue.PROC_VP, Cue.PROC_AUG, Cue.PROC_SACRO})
 OPENING_CHARS = 400  # a title or first heading sits here
-# document type → its rule in patterns/document.json, tried in this order
+# document type → its rule in patterns/document.json, tried in this order (named in full: the lexicon
+# test checks that every entry is read by the code)
 TYPE_RULES = {"discharge_summary": "type_discharge_summary", "history_and_physical": "type_history_and_physical",
               "consult": "type_consult", "nursing_note": "type_nursing_note",
               "pathology_report": "type_pathology_report", "procedure_report": "type_procedure_report",
@@ -51,7 +52,7 @@ RECORDING_TYPES = RECORD_TYPES | {"discharge_summary"}
 
 def read_document(text: str, mentions: list[Mention]) -> DocumentFacts:
     """in_scope_procedure: an in-scope procedure is named in a section about this session, or anywhere in a
-    procedure record. DocumentFacts.unsure: a procedure record that names none (levels stay, a coder looks)."""
+    document that records procedures (RECORDING_TYPES)."""
     kind, title = document_type(text)
     cues = in_scope_cues(mentions)
     if cues and kind in ("other", "radiology_report", "nursing_note"):
