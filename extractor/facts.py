@@ -105,6 +105,10 @@ class NotTreated:
     level: str
     reason: str
     evidence: list[Evidence] = field(default_factory=list, metadata=OFF_RECORD)
+    # the reason rests on an explicit statement about this level that the review model's features do not
+    # read: an addendum's correction away from it, or a stop with its filler denied ("removed without
+    # cement injection"); review/confidence.py does not let the model overrule it
+    stated: bool = field(default=False, metadata=OFF_RECORD)
 
     def to_dict(self) -> dict:
         return record_fields(self)

@@ -20,7 +20,7 @@ from .note_index import NoteIndex, as_evidence
 from .pipe_tables import add_table_cues
 from .section_roles import IMAGING_SECTIONS, NOT_NOW_SECTIONS, PROCEDURAL
 from .sedation import sedation_facts
-from .treated import is_reference_only, not_treated_reason, session_stop, treated_levels
+from .treated import biopsied_reason, filler_denied, is_reference_only, not_treated_reason, session_stop, treated_levels
 
 
 def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Callable[[int], str]) -> NoteFacts:
@@ -58,11 +58,22 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
 
     biopsied = {b.level for b in biopsy_only}
     not_treated = []
-    for level in sorted(index.level_mentions, key=level_index):
-        if level in treated_names or level in biopsied or is_reference_only(index.level_mentions[level]):
+    for level in sorted(set(index.level_mentions) | index.corrected, key=level_index):
+        if level in treated_names:
+            continue
+        if level in index.corrected and not index.level_mentions[level]:  # the addendum moved it away
+            evidence = index.correction_evidence[level]
+            not_treated.append(NotTreated(level, "other", [as_evidence(evidence, "LEVEL")], stated=True))
+            continue
+        if is_reference_only(index.level_mentions[level]):
             continue
         first = index.level_mentions[level][0]
-        not_treated.append(NotTreated(level, not_treated_reason(index, level), [as_evidence(first, "LEVEL")]))
+        if level in biopsied:
+            reason = biopsied_reason(index, level)
+        else:
+            reason = not_treated_reason(index, level)
+        stated = reason == "aborted" and filler_denied(index, level)
+        not_treated.append(NotTreated(level, reason, [as_evidence(first, "LEVEL")], stated=stated))
 
     needles_placed = any(m.label == Cue.NEEDLE and is_positive(m) and m.section in PROCEDURAL for m in mentions)
     needle_only = not treated and not biopsy_only and needles_placed and (

@@ -33,6 +33,9 @@ def apply_addendum_corrections(index: NoteIndex) -> None:
     index.corrected = set(mapping)
     for s in index.sentences:
         if s.section == Section.ADDENDUM:
+            for m in s.mentions:
+                if m.label == Cue.LEVEL and m.levels and m.levels[0] in mapping:
+                    index.correction_evidence.setdefault(m.levels[0], m)
             s.mentions = [
                 m for m in s.mentions if not (m.label == Cue.LEVEL and m.levels and m.levels[0] in mapping)
             ]

@@ -46,6 +46,7 @@ class NoteIndex:
         self.to_all: list[Attachment] = []
         self.level_mentions: dict[str, list[Mention]] = defaultdict(list)
         self.corrected: set[str] = set()
+        self.correction_evidence: dict[str, Mention] = {}  # corrected level -> the addendum's mention of it
         self.concerns: list[Concern] = []
 
     def is_total(self, m: Mention) -> bool:

@@ -127,6 +127,25 @@ def session_stop(index: NoteIndex) -> str | None:
     return stop
 
 
+def filler_denied(index: NoteIndex, level: str) -> bool:
+    """'The T9 cannulas were removed without any ... cement injection': the level's own statement says no
+    filler went in (not one side's: the other side may have filled it)."""
+    return any(a.rank >= Rank.INHERITED and a.mention.section in NEGATION_SECTIONS
+               and delivery_negated(index, a.mention) and not one_side(index, a.mention)
+               for a in index.by_level[level])
+
+
+def biopsied_reason(index: NoteIndex, level: str) -> str:
+    """Why a biopsied level was not treated: aborted (the planned treatment stopped) | planned (treatment
+    later) | other (a biopsy was all that was meant)."""
+    mods = set().union(*(m.modifiers for m in index.level_mentions[level]))
+    if Modifier.ABORTED in mods or strong_negative(index, level) == "aborted":
+        return "aborted"
+    if Modifier.HYPOTHETICAL in mods:
+        return "planned"
+    return "other"
+
+
 def not_treated_reason(index: NoteIndex, level: str) -> str:
     """Why a named level was not treated: other (corrected) | aborted | historical | negated | planned |
     finding | other."""

@@ -150,7 +150,7 @@ def _level_signals(facts: NoteFacts) -> dict[str, float]:
     """Per-level odds multipliers from rule signals: an aborted level, a level treated only through a range."""
     adjust: dict[str, float] = {}
     for nt in facts.not_treated:
-        if nt.reason == "aborted":
+        if nt.reason == "aborted" and not nt.stated:  # a stated "no cement at T9" leaves no side to fill it
             adjust[nt.level] = adjust.get(nt.level, 1.0) * ABORTED_ODDS
     for c in facts.concerns:
         for level in c.levels:
@@ -200,9 +200,12 @@ def _model_factors(facts: NoteFacts, view, meta: dict, adjust: dict[str, float])
            f"model: {'no' if performed else 'yes'}, p={1 - q:.2f})")
 
     b_level = float(base.get("level", 0.5))
+    stated = {nt.level for nt in facts.not_treated if nt.stated}
     for level in sorted(set(view.p_level) | set(treated), key=_level_key):
         adj = adjust.get(level, 1.0)
-        if level not in view.p_level:  # the model's level finder did not see it: no opinion
+        # the model's level finder did not see it, or the rules read a statement the model cannot (an
+        # addendum's correction, a stop with the filler denied): no opinion
+        if level not in view.p_level or level in stated:
             factors[f"level {level}"] = _prob(prior_odds * adj)
             continue
         is_treated = level in treated

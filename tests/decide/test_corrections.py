@@ -11,6 +11,10 @@ from markup import assert_markup
     # an addendum that speaks of an error, naming one body level and one new level
     ("PROCEDURE: Vertebroplasty of T9 with 2 mL PMMA.\n"
      "ADDENDUM: \"T9\" above was a dictation error; please read <level cement_volume_ml=2>T10</level>."),
+    # the corrected level is listed as not treated (reason other), from the addendum's words
+    ("PROCEDURE: Vertebroplasty of T7 with 3 mL PMMA.\n"
+     "ADDENDUM: Correction: the treated level was <level cement_volume_ml=3>T8</level>, not "
+     "<level not_treated=other>T7</level>."),
     # an addendum without a correction changes nothing
     ("PROCEDURE: Vertebroplasty of <level cement_volume_ml=2>T9</level> with 2 mL PMMA.\n"
      "ADDENDUM: the patient was discharged home in good condition."),

@@ -44,3 +44,32 @@ def test_a_level_named_only_inside_a_range_is_a_concern_of_the_facts(extractor):
     assert [(c.levels, c.message) for c in ranged] == [
         (("T12",), "T12: treated only through the range T11-L1; not named on its own in the note")]
     assert ranged[0].message in result.warnings
+
+
+@pytest.mark.parametrize("text, reason", [
+    # a biopsy was all that was meant
+    ("PROCEDURE: Vertebroplasty of T11 with 3 mL PMMA. A core biopsy of L2 was obtained; L2 was not injected.",
+     "other"),
+    # the planned treatment stopped after the biopsy
+    ("PROCEDURE: CT-guided biopsy of L1, then the vertebroplasty of L1 was aborted because of a venous leak "
+     "on the contrast run; no cement was injected.", "aborted"),
+    # the treatment comes later
+    ("PROCEDURE: CT-guided biopsy of T10 was obtained. Vertebroplasty of T10 will be scheduled after the "
+     "pathology results.", "planned"),
+])
+def test_a_biopsied_level_is_listed_as_not_treated_with_its_reason(extractor, text, reason):
+    record = extractor.extract(text).to_dict()
+    level = record["biopsy_only_levels"][0]
+    assert {n["level"]: n["reason"] for n in record["not_treated"]}[level] == reason
+
+
+def test_an_abort_whose_filler_is_denied_is_a_stated_reason(extractor):
+    stated = {n.level: n.stated for n in extractor.extract(
+        "PROCEDURE: Kyphoplasty of T11 with balloon inflation and 4 mL PMMA.\n"
+        "T9: the cannulas were placed, then the procedure was stopped because of desaturation; the T9 cannulas "
+        "were removed without any balloon inflation or cement injection.").facts.not_treated}
+    assert stated == {"T9": True}
+    loose = {n.level: n.stated for n in extractor.extract(
+        "PROCEDURE: Vertebroplasty of T11 with 3 mL PMMA. At T12 the procedure was aborted because of a "
+        "cortical breach.").facts.not_treated}
+    assert loose == {"T12": False}

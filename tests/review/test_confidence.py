@@ -116,3 +116,23 @@ def test_level_signals_are_shown_after_the_code_mappers_concerns():
     coding = assign_codes(facts)
     a = assess(facts, coding, _agreeing_view(facts), META)
     assert a.warnings[:3] == ["T9: stopped", coding.warnings[0], "T10: range only"]
+
+
+def test_a_stated_not_treated_level_is_not_overruled_by_the_model():
+    # an addendum's correction or "removed without cement injection" is read by the rules, not by the
+    # model's features: the model's contrary opinion on that level neither lowers nor routes
+    def facts_with(stated: bool) -> NoteFacts:
+        facts = _vp_facts()
+        facts.not_treated.append(NotTreated("T9", "aborted", stated=stated))
+        return facts
+
+    for stated, review in ((True, False), (False, True)):
+        facts = facts_with(stated)
+        view = _agreeing_view(facts)
+        view.p_level["T9"] = 0.95  # the model reads T9 as treated
+        a = assess(facts, assign_codes(facts), view, META)
+        assert a.review is review
+        assert any("model disagrees on T9" in w for w in a.warnings) is not stated
+    # without the model, only the rules' own signals weigh the decision
+    plain, firm = (assess(f, assign_codes(f), None, META).factors for f in (facts_with(False), facts_with(True)))
+    assert plain["level T9"] < 0.9 and "level T9" not in firm  # a denied filler leaves no side that may have filled it
