@@ -20,7 +20,14 @@ from .note_index import NoteIndex, as_evidence
 from .pipe_tables import add_table_cues
 from .section_roles import IMAGING_SECTIONS, NOT_NOW_SECTIONS, PROCEDURAL
 from .sedation import sedation_facts
-from .treated import biopsied_reason, filler_denied, is_reference_only, not_treated_reason, session_stop, treated_levels
+from .treated import (
+    biopsied_reason,
+    filler_denied,
+    is_reference_only,
+    not_treated_reason,
+    session_stop,
+    treated_levels,
+)
 
 
 def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Callable[[int], str]) -> NoteFacts:

@@ -51,11 +51,11 @@ def test_a_level_named_only_inside_a_range_is_a_concern_of_the_facts(extractor):
     ("PROCEDURE: Vertebroplasty of T11 with 3 mL PMMA. A core biopsy of L2 was obtained; L2 was not injected.",
      "other"),
     # the planned treatment stopped after the biopsy
-    ("PROCEDURE: CT-guided biopsy of L1, then the vertebroplasty of L1 was aborted because of a venous leak "
-     "on the contrast run; no cement was injected.", "aborted"),
+    (("PROCEDURE: CT-guided biopsy of L1, then the vertebroplasty of L1 was aborted because of a venous leak "
+      "on the contrast run; no cement was injected."), "aborted"),
     # the treatment comes later
-    ("PROCEDURE: CT-guided biopsy of T10 was obtained. Vertebroplasty of T10 will be scheduled after the "
-     "pathology results.", "planned"),
+    (("PROCEDURE: CT-guided biopsy of T10 was obtained. Vertebroplasty of T10 will be scheduled after the "
+      "pathology results."), "planned"),
 ])
 def test_a_biopsied_level_is_listed_as_not_treated_with_its_reason(extractor, text, reason):
     record = extractor.extract(text).to_dict()
