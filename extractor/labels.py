@@ -65,6 +65,7 @@ class Modifier(Label):
     REFERENCE = "REFERENCE"
     CORRECTED = "CORRECTED"
     TERMINATE = "TERMINATE"  # ends a modifier's scope; never on a mention
+    CLAUSE_END = "CLAUSE_END"  # ends the scope of the rules that name it in terminated_by; never on a mention
 
 
 class Section(Label):

@@ -1,10 +1,13 @@
 """Reading and normalising note text while keeping every character offset.
 
-Normalisation is strictly one character for one character, so an offset into the normalised text
-is the same offset into the text the caller gave us (`text[start:end] == evidence.text`).
+Normalisation keeps the length: one character for one, and spoken punctuation of raw dictation
+("full stop") as its mark padded with spaces, so an offset into the normalised text is the same offset
+into the text the caller gave us (`text[start:end] == evidence.text`).
 """
 
 from __future__ import annotations
+
+import re
 
 # Characters that real exports carry and that would otherwise break rules: carriage returns
 # (CRLF exports), tabs, non-breaking and other odd spaces, smart quotes and dashes, bullets.
@@ -40,10 +43,41 @@ _ONE_FOR_ONE = {
 }
 _TABLE = str.maketrans(_ONE_FOR_ONE)
 
+# Raw speech recognition spells punctuation out ("biopsy full stop new paragraph procedure colon ...").
+# Each spoken mark (with the spaces before it) becomes the mark padded with spaces to the same length, so
+# offsets hold; a paragraph ends its line. Only in notes that say such marks often: "comma" or "colon"
+# in a typed note is a word.
+_SPOKEN_MARKS = (
+    (re.compile(r"[ \t]*\bnew\s+paragraph\b[ \t]*", re.IGNORECASE), "\n\n"),
+    (re.compile(r"[ \t]*\bnew\s+line\b[ \t]*", re.IGNORECASE), "\n"),
+    (re.compile(r"[ \t]+(?:full\s+stop|period)\b(?=\s|$)", re.IGNORECASE), "."),
+    (re.compile(r"[ \t]+comma\b", re.IGNORECASE), ","),
+    (re.compile(r"(?<!sigmoid)(?<!transverse)(?<!ascending)(?<!descending)[ \t]+colon\b", re.IGNORECASE), ":"),
+    (re.compile(r"[ \t]+semicolon\b", re.IGNORECASE), ";"),
+)
+_SPOKEN_CUE = re.compile(r"\b(?:full\s+stop|new\s+paragraph|new\s+line)\b", re.IGNORECASE)
+SPOKEN_MARKS_MIN = 3  # "full stop" / "new paragraph" said this often: the note is raw dictation
+
+
+def _mark(match: re.Match, mark: str) -> str:
+    """The mark, padded to the matched length: spaces before a line break, after a stop."""
+    pad = " " * (len(match.group()) - len(mark))
+    return pad + mark if mark.startswith("\n") else mark + pad
+
+
+def spoken_punctuation(text: str) -> str:
+    """Spoken punctuation written as marks, same length; the text as it is when it is not raw dictation."""
+    if len(_SPOKEN_CUE.findall(text)) < SPOKEN_MARKS_MIN:
+        return text
+    for pattern, mark in _SPOKEN_MARKS:
+        text = pattern.sub(lambda m, mark=mark: _mark(m, mark), text)
+    return text
+
 
 def normalize(text: str) -> str:
-    """Return text of the same length with export noise replaced one character for one."""
-    out = text.translate(_TABLE)
+    """Return text of the same length with export noise replaced one character for one (and spoken
+    punctuation written as marks, padded to the same length)."""
+    out = spoken_punctuation(text.translate(_TABLE))
     assert len(out) == len(text)
     return out
 

@@ -8,15 +8,15 @@ from ..concerns import ConcernCode, forces_review, messages
 from ..facts import NoteFacts, NotTreated, ServiceDate, level_index
 from ..labels import Cue
 from ..mentions import Sentence
-from .ablation import is_ablation_of_session, session_ablation
+from .ablation import ABLATION_LITERAL, is_ablation_of_session, session_ablation
 from .attachment import attach
 from .biopsy import biopsy_only_levels, place_unlevelled_biopsy
 from .corrections import apply_addendum_corrections
-from .cues import IMAGING, is_positive
+from .cues import CAVITY, IMAGING, is_positive
 from .date_of_service import note_service_date
 from .document import RECORD_TYPES, read_document
 from .level_facts import level_facts
-from .note_index import NoteIndex, as_evidence
+from .note_index import NoteIndex, Rank, as_evidence
 from .pipe_tables import add_table_cues
 from .section_roles import IMAGING_SECTIONS, NOT_NOW_SECTIONS, PROCEDURAL
 from .sedation import sedation_facts
@@ -28,6 +28,12 @@ from .treated import (
     session_stop,
     treated_levels,
 )
+
+
+def cavity_made(attachments) -> bool:
+    """A balloon or device cue said of this level in a section about the session: a cavity was made."""
+    return any(a.mention.label in CAVITY and is_positive(a.mention) and a.mention.section in PROCEDURAL
+               and a.rank >= Rank.INHERITED for a in attachments)
 
 
 def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Callable[[int], str]) -> NoteFacts:
@@ -48,7 +54,21 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
 
     document = read_document(text, mentions)
     treated_rows = treated_levels(index, sacro_note)
-    if treated_rows and not document.in_scope_procedure and document.type not in RECORD_TYPES:
+    other_family = [m for m in mentions if m.label == Cue.OUT_OF_SCOPE and is_positive(m) and m.section in PROCEDURAL
+                    and m.literal != ABLATION_LITERAL]  # tumor ablation then cement is a vertebroplasty
+    if treated_rows and not document.in_scope_procedure and other_family:
+        # a record of another family's procedure (fusion with graft, cement-augmented screws, an injection, an
+        # arthroplasty) names no vertebroplasty, augmentation or sacroplasty: its graft, cement and cages
+        # belong to that procedure, except in a body where a balloon or device made a cavity that was filled
+        kept = [row for row in treated_rows if cavity_made(row[2])]
+        if len(kept) < len(treated_rows):
+            names = ", ".join(sorted({m.literal for m in other_family}))
+            dropped = [row[0] for row in treated_rows if row not in kept]
+            index.concern(ConcernCode.DOCUMENT_NOT_IN_SCOPE, f"a record of another procedure ({names}): "
+                          f"{', '.join(dropped)} read as treated, but no vertebroplasty, augmentation or "
+                          "sacroplasty is named and no cavity was made there; not coded", *dropped)
+        treated_rows = kept
+    elif treated_rows and not document.in_scope_procedure and document.type not in RECORD_TYPES:
         # not a procedure record (consult, H&P, nursing, radiology...): none of its levels is treated now, and a
         # coder looks. A procedure record naming no in-scope procedure keeps its levels (its filler and device
         # cues decide); document.in_scope_procedure=false says so
@@ -60,7 +80,8 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
     treated = [level_facts(index, level, candidates, attachments, fill, imaging, single)
                for level, candidates, attachments, fill in treated_rows]
     treated_names = {p.level for p in treated}
-    biopsy_only = biopsy_only_levels(index, treated_names, imaging)
+    # a note that is not a procedure record (discharge summary, pathology, ...) retells a biopsy done elsewhere
+    biopsy_only = biopsy_only_levels(index, treated_names, imaging) if document.type in RECORD_TYPES else []
     place_unlevelled_biopsy(index, treated, biopsy_only)
 
     biopsied = {b.level for b in biopsy_only}

@@ -22,14 +22,19 @@ TYPE_RULES = {"discharge_summary": "type_discharge_summary", "history_and_physic
 
 
 def document_type(text: str) -> tuple[str, Evidence | None]:
-    """The first type rule that matches the note's opening, with its span; ('other', None) if none does."""
+    """The type whose rule matches earliest in the note's opening (its title comes first; a tie goes to
+    the rule listed first), with its span; ('other', None) if none does."""
     opening = text[:OPENING_CHARS]
     rules = lexicon("document")
-    for kind, rule in TYPE_RULES.items():
+    best = None
+    for order, (kind, rule) in enumerate(TYPE_RULES.items()):
         found = rules.regex(rule).search(opening)
-        if found:
-            return kind, Evidence(found.start(), found.end(), found.group(), "DOCUMENT")
-    return "other", None
+        if found and (best is None or (found.start(), order) < (best[1].start(), best[2])):
+            best = (kind, found, order)
+    if best is None:
+        return "other", None
+    kind, found, _ = best
+    return kind, Evidence(found.start(), found.end(), found.group(), "DOCUMENT")
 
 
 def in_scope_cues(mentions: list[Mention], sections=PROCEDURAL) -> list[Mention]:
@@ -43,22 +48,28 @@ def _titled(m: Mention) -> bool:
     return m.section == Section.PROCEDURE_TITLE and Modifier.NEGATED_EXISTENCE not in m.modifiers
 
 
-# an IR report is often titled like an imaging exam or carries a PACU line: a procedure heading naming
-# an in-scope procedure says what it is
+# only a record of the procedure itself (or a note of unknown kind) records one of its own session; a
+# discharge summary, a PACU note or a CT report after the procedure speaks of one recorded elsewhere
 RECORD_TYPES = frozenset({"procedure_report", "other"})
-# documents that record procedures done elsewhere in them (an admission's), read anywhere
-RECORDING_TYPES = RECORD_TYPES | {"discharge_summary"}
+# an IR report is often titled like an imaging exam or carries a PACU line: it is a procedure report when
+# it narrates the procedure's steps (needles, trocars, cannulas placed); a note of no known kind, when it
+# names an in-scope procedure
+TITLED_LIKE_A_RECORD = frozenset({"other", "radiology_report", "nursing_note"})
+
+
+def narrates_the_procedure(mentions: list[Mention]) -> bool:
+    """A needle, trocar or cannula named positively in a section about this session: the operator's account."""
+    return any(m.label == Cue.NEEDLE and is_positive(m) and m.section in PROCEDURAL for m in mentions)
 
 
 def read_document(text: str, mentions: list[Mention]) -> DocumentFacts:
-    """in_scope_procedure: an in-scope procedure is named in a section about this session, or anywhere in a
-    document that records procedures (RECORDING_TYPES)."""
+    """in_scope_procedure: a record of the procedure (RECORD_TYPES) names an in-scope procedure in a section
+    about this session."""
     kind, title = document_type(text)
     cues = in_scope_cues(mentions)
-    if cues and kind in ("other", "radiology_report", "nursing_note"):
+    if (cues and kind == "other") or (kind in TITLED_LIKE_A_RECORD and narrates_the_procedure(mentions)):
         kind = "procedure_report"
-    if not cues and kind in RECORDING_TYPES:
-        cues = in_scope_cues(mentions, None)
+    in_scope = bool(cues) and kind in RECORD_TYPES
     evidence = ([title] if title else []) + [Evidence(m.start, m.end, m.text, "PROCEDURE", m.section)
                                              for m in cues[:1]]
-    return DocumentFacts(kind, bool(cues), evidence)
+    return DocumentFacts(kind, in_scope, evidence)

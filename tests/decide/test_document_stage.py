@@ -48,3 +48,66 @@ def test_types_come_from_the_opening():
     assert document_type("EXAM: MRI lumbar spine without contrast")[0] == "radiology_report"
     assert document_type("SUBJECTIVE: doing well")[0] == "clinic_note"
     assert document_type("Just some words")[0] == "other"
+
+
+def test_a_discharge_summary_retelling_the_procedure_note_codes_nothing():
+    # phenomenon: the admission's kyphoplasty, retold "per the procedure note" with level, balloons and cement:
+    # the procedure note is the record that is coded, not the summary
+    r = record("DISCHARGE SUMMARY. Procedures this admission: L1 balloon kyphoplasty (see separate procedure "
+               "note). Hospital course: she underwent L1 balloon kyphoplasty two days ago; per the procedure "
+               "note bilateral balloons were inflated and 4.5 mL PMMA was injected. A bone biopsy of L1 was sent.")
+    assert r["document"]["type"] == "discharge_summary" and r["document"]["in_scope_procedure"] is False
+    assert r["procedures"] == [] and r["biopsy_only_levels"] == [] and r["codes"] == []
+
+
+def test_a_recovery_nursing_note_naming_the_procedure_codes_nothing():
+    # phenomenon: a PACU note's "Procedure:" field and the cement volumes of the handoff
+    r = record("PACU PHASE I NURSING NOTE\nProcedure: T8 and T9 kyphoplasty, bipedicular.\nCement T8 3.0 mL, "
+               "T9 3.5 mL per proceduralist; no leak reported.\nAldrete 10 at discharge from phase I.")
+    assert r["document"]["type"] == "nursing_note" and r["codes"] == []
+
+
+def test_a_ct_report_after_kyphoplasty_codes_nothing():
+    # phenomenon: an imaging report describing the new cement and the access tracts
+    r = record("EXAM: CT THORACOLUMBAR SPINE WITHOUT CONTRAST\nCLINICAL INDICATION: status post T12 and L1 "
+               "balloon kyphoplasty today.\nFINDINGS: new dense PMMA cement within the T12 and L1 vertebral "
+               "bodies, bipedicular access tracts at both levels.")
+    assert r["document"]["type"] == "radiology_report" and r["codes"] == []
+
+
+def test_a_biopsy_titled_like_an_imaging_exam_is_a_procedure_report_when_it_narrates_the_needle():
+    r = record("EXAMINATION: CT-GUIDED BONE BIOPSY, L1\nTECHNIQUE: the patient was placed prone; an 11 gauge "
+               "needle was advanced into L1 and two cores were obtained.")
+    assert r["document"]["type"] == "procedure_report"
+    assert r["biopsy_only_levels"] == ["L1"] and {c["code"] for c in r["codes"]} == {"20225", "77012"}
+
+
+def test_the_title_that_comes_first_names_the_document():
+    # a PACU line or a consultant named further down does not retype an operative note
+    assert document_type("BRIEF OP NOTE\nPACU: stable\nConsult: IR")[0] == "procedure_report"
+    assert document_type("DISCHARGE SUMMARY\nConsultation: IR\nOperative report: see chart")[0] == "discharge_summary"
+
+
+def test_a_fusion_with_cement_augmented_screws_and_graft_codes_nothing():
+    # phenomenon: another family's procedure whose cement, graft and "augmented" read like a vertebroplasty
+    r = record("OPERATION NOTE\nProcedure: posterior instrumented fusion T11 to L3 with cement-augmented "
+               "fenestrated pedicle screws.\nTechnique: screws were placed at T11, T12, L2 and L3; 2 mL PMMA was "
+               "injected through each fenestrated screw; local autograft was laid over the decorticated "
+               "lamina.")
+    assert r["procedures"] == [] and r["codes"] == [] and r["review"] is True
+    assert r["document"]["in_scope_procedure"] is False
+
+
+def test_an_acdf_with_a_peek_cage_and_allograft_codes_nothing():
+    r = record("OPERATIVE REPORT\nProcedure: anterior cervical discectomy and fusion C5-C6.\nTechnique: a PEEK "
+               "cage packed with allograft was inserted into the C5-C6 disc space and an anterior plate placed.")
+    assert r["procedures"] == [] and r["codes"] == []
+
+
+def test_a_balloon_cavity_filled_with_graft_inside_a_fusion_is_still_an_augmentation():
+    # phenomenon: endplate reduction with inflatable bone tamps, the cavity filled with allograft, beside screws
+    r = record("OPERATIVE REPORT\nProcedures: percutaneous pedicle screw fixation L1 to L3; balloon-assisted "
+               "endplate reduction of L2.\nL2: trocars were placed through both L2 pedicles; two inflatable bone "
+               "tamps were inflated beneath the endplate, and the cavities were filled with 6 cc allograft chips.")
+    assert [(p["level"], p["technique"]) for p in r["procedures"]] == [("L2", "augmentation")]
+    assert r["review"] is True  # the fusion is another family: a coder adds its codes

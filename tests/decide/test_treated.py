@@ -73,3 +73,12 @@ def test_an_abort_whose_filler_is_denied_is_a_stated_reason(extractor):
         "PROCEDURE: Vertebroplasty of T11 with 3 mL PMMA. At T12 the procedure was aborted because of a "
         "cortical breach.").facts.not_treated}
     assert loose == {"T12": False}
+
+
+def test_what_rather_than_sets_aside_ends_at_the_comma(extractor):
+    # phenomenon: "Rather than force it, PMMA was injected" negates forcing the balloon, not the injection
+    record = extractor.extract(
+        "PROCEDURE: Kyphoplasty of L2.\nTECHNIQUE: The balloon could not be advanced and was withdrawn "
+        "uninflated. Rather than force it, PMMA was injected directly through the right cannula: 3.5 mL.").to_dict()
+    assert [(p["level"], p["technique"]) for p in record["procedures"]] == [("L2", "vertebroplasty")]
+    assert not any("negated" in w for w in record["warnings"])

@@ -20,6 +20,30 @@ from ..resources import read_rule_dicts, read_saved_rules, write_rules
 RULES_KEY = "context_rules"
 
 
+def rule_from_dict(data: dict) -> ConTextRule:
+    """ConTextRule.from_dict, plus `terminated_by` (a constructor argument medspaCy 1.3.1's from_dict and
+    to_dict leave out): the modifier categories that end this rule's scope."""
+    data = dict(data)
+    terminated_by = data.pop("terminated_by", None)
+    rule = ConTextRule.from_dict(data)
+    if terminated_by:
+        rule.terminated_by = {category.upper() for category in terminated_by}
+    return rule
+
+
+class _SavedRule:
+    """A rule as written by to_disk: to_dict with `terminated_by` when it has one (sorted: stable bytes)."""
+
+    def __init__(self, rule: ConTextRule):
+        self.rule = rule
+
+    def to_dict(self) -> dict:
+        data = self.rule.to_dict()
+        if self.rule.terminated_by:
+            data["terminated_by"] = sorted(self.rule.terminated_by)
+        return data
+
+
 class SpinecodeContext(ConText):
     graph_class = FastConTextGraph
 
@@ -34,10 +58,10 @@ class SpinecodeContext(ConText):
         self._ConText__matcher = fast_medspacy_matcher(
             self.nlp, self.name, self.phrase_matcher_attr, prune=self.prune_on_modifier_overlap
         )
-        self.add([ConTextRule.from_dict(rule) for rule in rule_dicts])
+        self.add([rule_from_dict(rule) for rule in rule_dicts])
 
     def to_disk(self, path, exclude=()) -> None:
-        write_rules(path, RULES_KEY, self.rules)
+        write_rules(path, RULES_KEY, [_SavedRule(rule) for rule in self.rules])
 
     def from_disk(self, path, exclude=()) -> SpinecodeContext:
         self.set_rules(read_saved_rules(path, RULES_KEY))
