@@ -36,9 +36,8 @@ def extract(
 ) -> None:
     """Print the result for one note."""
     from .api import Extractor, error_result
-    from .text import NoteDecodeError, decode_note
-
     from .coding import parse_date
+    from .text import NoteDecodeError, decode_note
 
     try:
         parse_date(date_of_service)
