@@ -34,6 +34,11 @@ def _digits(maximum: int) -> str:
     return f"(?:1[0-{maximum - 10}]|[1-9])"
 
 
+def number_of(vocab: dict, word: str) -> int | None:
+    """The number a number word or a dictation homophone stands for."""
+    return vocab["numbers"].get(word) or (vocab["homophones"].get(word) if word != "about" else None)
+
+
 class LevelGrammar:
     def __init__(self, vocab: dict):
         letters = [key.upper() for key in vocab["prefixes"] if len(key) == 1]
@@ -43,12 +48,15 @@ class LevelGrammar:
             if len(key) > 1:
                 spoken.setdefault(letter, []).append(key)
         number = _digits(max(vocab["max"].values()))
+        sounds = [w for w in vocab["homophones"] if w != "about"]
         forms = [
             rf"[{''.join(letters)}]\s?-?\s?{number}",
-            rf"[{''.join(letters)}]\s?-?\s?(?:{'|'.join(words)})\b",
+            # "L. one": a dictated letter carries a stop; after it a homophone is a number ("L. for")
+            rf"[{''.join(letters)}]\.?\s?-?\s?(?:{'|'.join(words)})\b",
+            rf"[{''.join(letters)}]\.\s?(?:{'|'.join(sounds)})\b",
         ]
         for letter, names in spoken.items():
-            allowed = [w for w in words if vocab["numbers"][w] <= vocab["max"][letter]]
+            allowed = [w for w in words + sounds if number_of(vocab, w) <= vocab["max"][letter]]
             forms.append(rf"(?:{'|'.join(names)})[\s-]?(?:{'|'.join(allowed)})\b")
         self.pieces = {
             "<level>": "(?:" + "|".join(forms) + ")",
@@ -104,7 +112,7 @@ def _single(text: str, default_prefix: str | None = None) -> str | None:
         prefix = default_prefix
         rest = tokens
     if rest:
-        number = int(rest[0]) if rest[0].isdigit() else vocab["numbers"].get(rest[0])
+        number = int(rest[0]) if rest[0].isdigit() else number_of(vocab, rest[0])
     if prefix is None or number is None:
         return None
     return _make(prefix, number)

@@ -64,3 +64,16 @@ def test_every_level_rule_is_written_with_the_grammar():
                                            ("L-1", True), ("Note", False), ("T123", False)])
 def test_sentence_splitter_reads_level_labels_with_the_grammar(token, label):
     assert bool(LEVEL_LABEL.match(token)) is label
+
+
+@pytest.mark.parametrize("text, levels", [
+    # raw speech recognition: a dictated letter with its stop, then a number word or a homophone
+    ("L. one", ("L1",)), ("L. too", ("L2",)), ("L. for", ("L4",)), ("tea for", ("T4",)), ("sea six", ("C6",)),
+])
+def test_dictated_levels(text, levels):
+    assert parse_levels(text) == levels
+
+
+def test_a_bare_letter_before_a_homophone_is_not_a_level(extractor):
+    record = extractor.extract("We discussed plan C for the fracture. Vertebroplasty of L2 with 2 mL PMMA.").to_dict()
+    assert [p["level"] for p in record["procedures"]] == ["L2"] and record["not_treated"] == []

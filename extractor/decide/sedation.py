@@ -31,6 +31,16 @@ LEVEL_CUES = (
 ANESTHESIA_LEVELS = frozenset({"mac", "general"})  # given by an anesthesia provider by definition
 
 
+# a template option whose box is empty ("[ ] MAC   [ ] General"): up to the next box or the line's end
+_UNCHECKED_OPTION = re.compile(r"\[\s?\][^\[\n]*")
+
+
+def unchecked_options_blanked(chunk: str) -> str:
+    """The chunk with the options of empty template boxes blanked (same length): "[x] Moderate  [ ] MAC"
+    documents moderate sedation, not MAC."""
+    return _UNCHECKED_OPTION.sub(lambda m: " " * len(m.group()), chunk)
+
+
 def _clock_minutes(start: str, stop: str) -> int | None:
     def minutes(clock: str) -> int | None:
         digits = clock.replace(":", "")
@@ -61,6 +71,8 @@ def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
     stated_minutes: list[int] = []
     clock_minutes: list[int] = []
     observer_also_assisted = False
+    lone_starts: list[tuple[re.Match, Sentence]] = []
+    lone_stops: list[tuple[re.Match, Sentence]] = []
 
     def keep(match: re.Match, offset: int, label: str, section) -> None:
         start, end = offset + match.start(), offset + match.end()
@@ -68,7 +80,7 @@ def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
             facts.evidence.append(Evidence(start, end, text[start:end], label, section))
 
     for sentence in sentences:
-        chunk = text[sentence.start : sentence.end]
+        chunk = unchecked_options_blanked(text[sentence.start : sentence.end])
         age = cues.regex("age").search(chunk)
         if age and facts.age_years is None:
             years = _group(age, "years", "years2", "years3")
@@ -117,6 +129,19 @@ def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
             if span is not None:
                 clock_minutes.append(span)
                 keep(clock, sentence.start, "SEDATION_TIME", sentence.section)
+        else:  # "Sedation start 08:12. Sedation end 08:47.": a start and a stop in sentences of their own
+            for entry, found in (("sedation_start_clock", lone_starts), ("sedation_stop_clock", lone_stops)):
+                match = cues.regex(entry).search(chunk)
+                if match:
+                    found.append((match, sentence))
+
+    if not clock_minutes and len(lone_starts) == 1 and len(lone_stops) == 1:
+        (start, s_start), (stop, s_stop) = lone_starts[0], lone_stops[0]
+        span = _clock_minutes(start.group("start"), stop.group("stop"))
+        if span is not None:
+            clock_minutes.append(span)
+            keep(start, s_start.start, "SEDATION_TIME", s_start.section)
+            keep(stop, s_stop.start, "SEDATION_TIME", s_stop.section)
 
     if levels:
         facts.level = max(levels, key=SEDATION_LEVELS.index)

@@ -76,3 +76,20 @@ def test_an_observer_who_also_assisted_is_not_independent():
 def test_age_and_drugs_without_a_level():
     facts = read("78-year-old woman. Fentanyl/midazolam for comfort, administered by nursing.")
     assert facts.age_years == 78 and facts.level is None and facts.sedative_given
+
+
+@pytest.mark.parametrize("note, level, observer, minutes, source", [
+    # phenomenon: a template's empty boxes are options not chosen
+    (("SEDATION:  [x] Moderate (conscious)   [ ] MAC   [ ] General   [ ] Local only\nModerate sedation by me "
+      "with an independent trained observer; intraservice time 25 minutes."), "moderate", True, 25, "stated"),
+    # phenomenon: a nurse named as giving the sedation is the observer (coding-rules 0.1)
+    (("Moderate sedation ordered and supervised by me, administered by Olivia Tran, RN (midazolam 3 mg and "
+      "fentanyl 125 mcg IV total, divided doses). Intraservice sedation time: 52 minutes."), "moderate", True, 52,
+     "stated"),
+    # phenomenon: the start and the stop in sentences of their own
+    ("Moderate sedation by me with an independent trained observer. Sedation start 08:12. Sedation end 08:47.",
+     "moderate", True, 35, "clock"),
+])
+def test_template_boxes_named_nurses_and_split_clock_times(note, level, observer, minutes, source):
+    facts = read(note)
+    assert (facts.level, facts.observer, facts.minutes, facts.minutes_source) == (level, observer, minutes, source)
