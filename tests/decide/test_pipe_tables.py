@@ -37,3 +37,21 @@ def test_table_cells_keep_offsets():
 ])
 def test_cell_cues(column, value, cues):
     assert cell_cues(column, value) == cues
+
+
+def test_a_whitespace_aligned_table_treats_the_rows_with_filler(extractor):
+    # phenomenon: a fixed-width table whose volume column says which rows were filled; a zero is no filler
+    record = extractor.extract(
+        "PROCEDURE: Vertebroplasty, PMMA injected directly through the needles.\n\n"
+        "LEVEL   APPROACH               PMMA (mL)   COMMENT\n"
+        "T7      left unipedicular      2.0         good fill\n"
+        "T8      left transpedicular    0.0         ABORTED - needle could not be advanced\n"
+        "T9      bilateral              3.2         1.6 / 1.6\n").to_dict()
+    assert [p["level"] for p in record["procedures"]] == ["T7", "T9"]
+    assert {n["level"]: n["reason"] for n in record["not_treated"]} == {"T8": "aborted"}
+
+
+def test_a_sentence_with_wide_spaces_is_not_a_table_header(extractor):
+    # phenomenon: an export that separates its sections by double spaces
+    record = extractor.extract("TECHNIQUE: prone.  PMMA was injected directly:  T11 3 mL,  T12 2 mL.  No leak.").to_dict()
+    assert [p["level"] for p in record["procedures"]] == ["T11", "T12"]

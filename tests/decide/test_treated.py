@@ -82,3 +82,12 @@ def test_what_rather_than_sets_aside_ends_at_the_comma(extractor):
         "uninflated. Rather than force it, PMMA was injected directly through the right cannula: 3.5 mL.").to_dict()
     assert [(p["level"], p["technique"]) for p in record["procedures"]] == [("L2", "vertebroplasty")]
     assert not any("negated" in w for w in record["warnings"])
+
+
+def test_a_device_not_used_does_not_negate_the_clause_after_the_colon(extractor):
+    # phenomenon: "the balloon kit was opened but NOT used: PMMA was injected directly"
+    record = extractor.extract(
+        "PROCEDURE: Vertebroplasty of T9.\nTECHNIQUE: the balloon kit was opened but NOT used: PMMA was injected "
+        "directly through the needle at T9, 3 mL.").to_dict()
+    assert [(p["level"], p["technique"]) for p in record["procedures"]] == [("T9", "vertebroplasty")]
+    assert not any("negated" in w for w in record["warnings"])

@@ -70,6 +70,8 @@ class ClinicalSentences:
                     or LIST_MARK.match(text)
                     or (text.isdigit() and len(text) <= 2 and nxt in (")", "."))
                     or (LEVEL_LABEL.match(text) and nxt == ":")
+                    # a row of a whitespace-aligned table: "T7      left unipedicular      2.0"
+                    or (LEVEL_LABEL.match(text) and i + 1 < n and is_space[i + 1])
                     or (text.isupper() and len(text) > 2 and prev in TERMINAL)
                     or (is_title[i] and prev in TERMINAL)
                 ):
