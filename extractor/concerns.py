@@ -24,6 +24,7 @@ class ConcernCode(str, Enum):
     BIOPSY_LEVEL_NOT_STATED = "biopsy_level_not_stated"
     TREATED_AND_STOPPED = "treated_and_stopped"
     DOCUMENT_NOT_IN_SCOPE = "document_not_in_scope"
+    NOISY_TEXT = "noisy_text"
     # the code mapper (extractor/coding/rules.py)
     SACRUM_NOT_SACROPLASTY = "sacrum_not_sacroplasty"
     SACROPLASTY_OFF_SACRUM = "sacroplasty_off_sacrum"

@@ -54,6 +54,8 @@ class LevelGrammar:
             # "L. one": a dictated letter carries a stop; after it a homophone is a number ("L. for")
             rf"[{''.join(letters)}]\.?\s?-?\s?(?:{'|'.join(words)})\b",
             rf"[{''.join(letters)}]\.\s?(?:{'|'.join(sounds)})\b",
+            # OCR of a scanned page reads 1 as a lower-case l and 0 as O: "Tl2", "TlO", "T1O", "Ll"
+            rf"[{''.join(letters)}](?:(?-i:l)(?:[0-2]|(?-i:O))?|1(?-i:O))\b",
         ]
         for letter, names in spoken.items():
             allowed = [w for w in words + sounds if number_of(vocab, w) <= vocab["max"][letter]]
@@ -89,9 +91,21 @@ def grammar() -> LevelGrammar:
 _TOKEN = re.compile(r"[a-z]+|\d+")
 
 
+_OCR_LEVEL = re.compile(r"\s*([CTLDctld])(?:l([0-2O]?)|1(O))\s*")
+
+
+def _ocr_read(text: str) -> str:
+    """'Tl2' -> 'T12', 'TlO' / 'T1O' -> 'T10', 'Ll' -> 'L1': the digits an OCR pass read as letters."""
+    found = _OCR_LEVEL.fullmatch(text)
+    if not found:
+        return text
+    letter, second, zero = found.groups()
+    return letter + "1" + ("0" if zero or second == "O" else second or "")
+
+
 def _single(text: str, default_prefix: str | None = None) -> str | None:
     vocab = _vocab()
-    low = text.lower().strip()
+    low = _ocr_read(text).lower().strip()
     for name, level in vocab["named"].items():
         if re.search(rf"\b{name}\b", low):
             return level

@@ -74,10 +74,54 @@ def spoken_punctuation(text: str) -> str:
     return text
 
 
+# Exports that carry their line breaks as markup: an HL7 message's "~" and "\.br\", a CSV or JSON cell's
+# escaped "\n", RTF's control words. Each is detected by its own signature, then written as spaces
+# ending in a line break, same length, so headings start lines again.
+_HL7 = re.compile(r"(?:^|\n)\s*MSH\||(?:^|[\n|])OBX\|")
+_HL7_BREAK = re.compile(r"\\\.br\\|~")
+_ESCAPED_BREAK = re.compile(r"\\r\\n|\\n|\\r")
+_ESCAPED_TAB = re.compile(r"\\t")
+_RTF_CONTROL = re.compile(r"\\[a-z]+-?\d* ?|[{}]")
+ESCAPED_BREAKS_MIN = 3  # escaped "\n" this often, and more than real line breaks: a cell of an export
+
+
+def _breaks(match: re.Match) -> str:
+    return " " * (len(match.group()) - 1) + "\n"
+
+
+def export_line_breaks(text: str) -> str:
+    """Line breaks written as markup by HL7, CSV/JSON cells or RTF, as real line breaks (same length)."""
+    if _HL7.search(text[:2000]):
+        text = _HL7_BREAK.sub(_breaks, text)
+    escaped = len(_ESCAPED_BREAK.findall(text))
+    if escaped >= ESCAPED_BREAKS_MIN and escaped > text.count("\n"):
+        text = _ESCAPED_TAB.sub("  ", _ESCAPED_BREAK.sub(_breaks, text))
+    if text.lstrip().startswith("{\\rtf"):
+        text = _RTF_CONTROL.sub(lambda m: _breaks(m) if m.group().startswith("\\par") else " " * len(m.group()), text)
+    return text
+
+
+# what an OCR pass leaves: levels whose digits became letters ("Tl2", "TlO"), units with "rn" for "m"
+# ("2.5 rnL"), a page header or footer in the middle of the text
+_OCR_TRACES = re.compile(r"\b[CTL](?:l[0-2O]?|1O)\b|\d\s?rn(?:L|l|g|in)\b|\n[^\n]{0,40}\bPage\s+\d+\s+of\s+\d+\b[^\n]{0,60}\n(?=.*\S)",
+                         re.DOTALL)
+OCR_TRACES_MIN = 2
+
+
+def noise(text: str) -> list[str]:
+    """Why the text may be misread: 'ocr' (OCR traces), 'dictation' (raw speech recognition)."""
+    found = []
+    if len(_OCR_TRACES.findall(text)) >= OCR_TRACES_MIN:
+        found.append("ocr")
+    if len(_SPOKEN_CUE.findall(text)) >= SPOKEN_MARKS_MIN:
+        found.append("dictation")
+    return found
+
+
 def normalize(text: str) -> str:
-    """Return text of the same length with export noise replaced one character for one (and spoken
-    punctuation written as marks, padded to the same length)."""
-    out = spoken_punctuation(text.translate(_TABLE))
+    """Return text of the same length with export noise replaced one character for one, line breaks
+    written as markup turned into breaks, and spoken punctuation written as marks (padded)."""
+    out = spoken_punctuation(export_line_breaks(text.translate(_TABLE)))
     assert len(out) == len(text)
     return out
 

@@ -8,6 +8,7 @@ from ..concerns import ConcernCode, forces_review, messages
 from ..facts import NoteFacts, NotTreated, ServiceDate, level_index
 from ..labels import Cue
 from ..mentions import Sentence
+from ..text import noise
 from .ablation import ABLATION_LITERAL, is_ablation_of_session, session_ablation
 from .attachment import attach
 from .biopsy import biopsy_only_levels, place_unlevelled_biopsy
@@ -28,6 +29,9 @@ from .treated import (
     session_stop,
     treated_levels,
 )
+
+
+NOISE_NAMES = {"ocr": "an OCR scan", "dictation": "raw speech recognition"}
 
 
 def cavity_made(attachments) -> bool:
@@ -129,6 +133,11 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
             first, last = named[0].levels[0], named[0].levels[-1]
             index.concern(ConcernCode.LEVEL_IN_RANGE_ONLY, f"{p.level}: treated only through the range "
                           f"{first}-{last}; not named on its own in the note", p.level)
+
+    kinds = noise(text)
+    if kinds and (treated or biopsy_only):
+        index.concern(ConcernCode.NOISY_TEXT, f"the note reads as {' and '.join(NOISE_NAMES[k] for k in kinds)}: "
+                      "levels, sides and volumes may be misread")
 
     return NoteFacts(
         procedures=treated,

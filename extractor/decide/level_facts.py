@@ -17,7 +17,7 @@ FILL_EVIDENCE = 2  # fill cues quoted when the technique rests on no cue of its 
 
 def level_facts(index: NoteIndex, level: str, candidates: list[Mention], attachments: list[Attachment],
                 fill: list[Attachment], imaging: list[str], single: bool) -> LevelFacts:
-    technique, device, technique_cues = decide_technique(level, attachments)
+    technique, device, technique_cues = decide_technique(level, attachments, index)
     approach, approach_cues = decide_approach(attachments)
     side, side_cues = decide_side(attachments) if approach == "unilateral" else (None, [])
     cement, cement_cues = decide_cement(attachments)

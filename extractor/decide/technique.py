@@ -1,7 +1,8 @@
 """Technique and cavity device of one level: augmentation when a cavity was made, else vertebroplasty.
 
 A balloon counts as a cavity only once something was inflated; a conversion to direct cement
-injection after the last cavity cue makes the level a vertebroplasty.
+injection, or a denial that anything was inflated or a cavity made, after the last cavity cue makes
+the level a vertebroplasty.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from ..labels import Cue
 from ..lexicon import lexicon
 from .cues import CAVITY
-from .note_index import Attachment, Rank, most_specific, negated_cues, positive_cues
+from .note_index import Attachment, NoteIndex, Rank, most_specific, negated_cues, positive_cues
 
 
-def decide_technique(level: str, attachments: list[Attachment]) -> tuple[str, str | None, list[Attachment]]:
+def decide_technique(level: str, attachments: list[Attachment], index: NoteIndex) -> tuple[str, str | None,
+                                                                                    list[Attachment]]:
     """(technique, cavity device, the attachments that prove it)."""
     if level == "sacrum":
         cavity = most_specific(positive_cues(attachments, CAVITY))
@@ -25,6 +27,15 @@ def decide_technique(level: str, attachments: list[Attachment]) -> tuple[str, st
         later_cavity = [a for a in cavity if a.rank >= Rank.INHERITED and a.mention.start > last_convert]
         if not later_cavity:
             return "vertebroplasty", None, convert
+    # "the balloon was NOT inflated and no cavity was created": a denial said of this level after its last
+    # cavity cue (often a template's default "Cavity creation: balloon") decides; not a denial of the
+    # balloon alone ("no balloon rupture")
+    denied = [a for a in negated_cues(attachments, {Cue.INFLATE, Cue.CAVITY_ANY}) if a.rank >= Rank.INHERITED
+              and lexicon().regex("cavity_denied").search(index.sentence_text(index.sentence_of(a.mention)))]
+    if cavity and denied:
+        last_denial = max(a.mention.start for a in denied)
+        if not [a for a in cavity if a.rank >= Rank.INHERITED and a.mention.start > last_denial]:
+            return "vertebroplasty", None, denied
     if cavity:
         return "augmentation", cavity_device(cavity, attachments), most_specific(cavity)
     if negated_cues(attachments, CAVITY):

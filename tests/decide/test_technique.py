@@ -30,3 +30,19 @@ from markup import assert_markup
 ])
 def test_technique(extractor, markup):
     assert_markup(extractor, markup)
+
+
+def test_a_narrative_denial_outranks_a_template_default(extractor):
+    # phenomenon: "Cavity creation: balloon" left at its default; the narrative says no balloon was inflated
+    record = extractor.extract(
+        "Procedure: Kyphoplasty L3\nCavity creation: balloon\nBalloon inflation pressure: *** psi\n"
+        "Narrative: an 11-gauge cannula was advanced into L3. Because of the cleft, the balloon tamp was not "
+        "inflated and was not used. PMMA was injected directly through the cannula, 3.4 mL.").to_dict()
+    assert [(p["level"], p["technique"]) for p in record["procedures"]] == [("L3", "vertebroplasty")]
+
+
+def test_before_the_tamp_was_inflated_orders_steps_and_denies_nothing(extractor):
+    record = extractor.extract(
+        "PROCEDURE: Kyphoplasty T10.\nAt T10 one bone tamp was inflated to 1.5 mL and the cavity was then filled "
+        "with 2.0 mL of PMMA. A bone biopsy was obtained through the T10 cannula before the tamp was inflated.").to_dict()
+    assert [(p["level"], p["technique"]) for p in record["procedures"]] == [("T10", "augmentation")]
