@@ -30,7 +30,6 @@ from .treated import (
     treated_levels,
 )
 
-
 NOISE_NAMES = {"ocr": "an OCR scan", "dictation": "raw speech recognition"}
 
 

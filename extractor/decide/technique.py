@@ -31,7 +31,7 @@ def decide_technique(level: str, attachments: list[Attachment], index: NoteIndex
     # cavity cue (often a template's default "Cavity creation: balloon") decides; not a denial of the
     # balloon alone ("no balloon rupture")
     denied = [a for a in negated_cues(attachments, {Cue.INFLATE, Cue.CAVITY_ANY}) if a.rank >= Rank.INHERITED
-              and lexicon().regex("cavity_denied").search(index.sentence_text(index.sentence_of(a.mention)))]
+              and denial_of_this_level(index, a, level)]
     if cavity and denied:
         last_denial = max(a.mention.start for a in denied)
         if not [a for a in cavity if a.rank >= Rank.INHERITED and a.mention.start > last_denial]:
@@ -52,6 +52,14 @@ def decide_technique(level: str, attachments: list[Attachment], index: NoteIndex
         device = "balloon" if any(w in text for w in lexicon().words("balloon_words")) else None
         return "augmentation", device, aug
     return "vertebroplasty", None, vp
+
+
+def denial_of_this_level(index: NoteIndex, a: Attachment, level: str) -> bool:
+    """The cue's sentence denies a cavity ("the balloon was NOT inflated") and names no other level: a
+    flattened table row of the level before it is not about this one."""
+    sentence = index.sentence_of(a.mention)
+    named = {lv for m in sentence.mentions if m.label == Cue.LEVEL for lv in m.levels}
+    return named <= {level} and bool(lexicon().regex("cavity_denied").search(index.sentence_text(sentence)))
 
 
 def cavity_made(attachments: list[Attachment]) -> list[Attachment]:

@@ -46,3 +46,12 @@ def test_before_the_tamp_was_inflated_orders_steps_and_denies_nothing(extractor)
         "PROCEDURE: Kyphoplasty T10.\nAt T10 one bone tamp was inflated to 1.5 mL and the cavity was then filled "
         "with 2.0 mL of PMMA. A bone biopsy was obtained through the T10 cannula before the tamp was inflated.").to_dict()
     assert [(p["level"], p["technique"]) for p in record["procedures"]] == [("T10", "augmentation")]
+
+
+def test_a_denial_in_a_row_naming_another_level_is_not_about_this_one(extractor):
+    # phenomenon: a level table flattened into one line; "not inflated" belongs to the L1 row before L2
+    record = extractor.extract(
+        "PROCEDURE: Kyphoplasty L1, L2. L1: cannulas placed, balloons were NOT inflated; direct cement injection, "
+        "PMMA 3.0 cc. L2: single balloon inflated to 190 psi, PMMA 3.5 cc. LEVEL TABLE Level Balloon PMMA L1 NO - "
+        "not inflated 3.0 L2 yes 3.5.").to_dict()
+    assert {p["level"]: p["technique"] for p in record["procedures"]}["L2"] == "augmentation"

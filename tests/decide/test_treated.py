@@ -91,3 +91,12 @@ def test_a_device_not_used_does_not_negate_the_clause_after_the_colon(extractor)
         "directly through the needle at T9, 3 mL.").to_dict()
     assert [(p["level"], p["technique"]) for p in record["procedures"]] == [("T9", "vertebroplasty")]
     assert not any("negated" in w for w in record["warnings"])
+
+
+def test_a_level_of_the_last_session_is_historical(extractor):
+    # phenomenon: a staged treatment; the other level was done at the last session
+    record = extractor.extract(
+        "PROCEDURE: Percutaneous vertebroplasty T12.\nDESCRIPTION: 11G needles advanced via both T12 pedicles. No "
+        "bx (benign bx obtained at L1 last session). PMMA injected: total 3.8 mL.").to_dict()
+    assert [p["level"] for p in record["procedures"]] == ["T12"]
+    assert {n["level"]: n["reason"] for n in record["not_treated"]} == {"L1": "historical"}
