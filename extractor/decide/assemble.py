@@ -15,7 +15,7 @@ from .biopsy import biopsy_only_levels, place_unlevelled_biopsy
 from .corrections import apply_addendum_corrections
 from .cues import CAVITY, IMAGING, is_positive
 from .date_of_service import note_service_date
-from .document import RECORD_TYPES, read_document
+from .document import RECORD_TYPES, narrates_the_procedure, read_document
 from .level_facts import level_facts
 from .note_index import NoteIndex, Rank, as_evidence
 from .pipe_tables import add_table_cues
@@ -83,8 +83,11 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
     treated = [level_facts(index, level, candidates, attachments, fill, imaging, single)
                for level, candidates, attachments, fill in treated_rows]
     treated_names = {p.level for p in treated}
-    # a note that is not a procedure record (discharge summary, pathology, ...) retells a biopsy done elsewhere
-    biopsy_only = biopsy_only_levels(index, treated_names, imaging) if document.type in RECORD_TYPES else []
+    # a biopsy of this session is a procedure record's, with a needle placed (a discharge summary or a pathology
+    # report retells one done elsewhere), and not the work of another family's procedure (an ACDF)
+    biopsy_session = (document.type in RECORD_TYPES and narrates_the_procedure(mentions)
+                      and (document.in_scope_procedure or not other_family))
+    biopsy_only = biopsy_only_levels(index, treated_names, imaging) if biopsy_session else []
     place_unlevelled_biopsy(index, treated, biopsy_only)
 
     biopsied = {b.level for b in biopsy_only}
