@@ -83,10 +83,11 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
     treated = [level_facts(index, level, candidates, attachments, fill, imaging, single)
                for level, candidates, attachments, fill in treated_rows]
     treated_names = {p.level for p in treated}
-    # a biopsy of this session is a procedure record's, with a needle placed (a discharge summary or a pathology
-    # report retells one done elsewhere), and not the work of another family's procedure (an ACDF)
-    biopsy_session = (document.type in RECORD_TYPES and narrates_the_procedure(mentions)
-                      and (document.in_scope_procedure or not other_family))
+    # a biopsy of this session is a procedure record's (a discharge summary or a pathology report retells one
+    # done elsewhere); without an in-scope procedure or a filled body, a needle is narrated and no other family's procedure
+    # (an ACDF) is the work
+    biopsy_session = document.type in RECORD_TYPES and (
+        document.in_scope_procedure or bool(treated) or (narrates_the_procedure(mentions) and not other_family))
     biopsy_only = biopsy_only_levels(index, treated_names, imaging) if biopsy_session else []
     place_unlevelled_biopsy(index, treated, biopsy_only)
 

@@ -20,6 +20,8 @@ IMAGING_SECTIONS = PROCEDURAL | {Section.FINDINGS, Section.COMPLICATIONS}
 NOT_NOW_SECTIONS = frozenset({Section.HISTORY, Section.COMPARISON, Section.PLAN, Section.PLANNED, Section.DIAGNOSIS,
                               Section.ASSESSMENT})
 PLAN_SECTIONS = frozenset({Section.PLAN, Section.PLANNED})
+# a procedure named here was done at another time
+HISTORY_SECTIONS = frozenset({Section.HISTORY, Section.COMPARISON})
 # a level named only here is a finding, not a treatment
 FINDING_SECTIONS = frozenset({Section.HISTORY, Section.FINDINGS, Section.COMPARISON, Section.DIAGNOSIS,
                               Section.ASSESSMENT})

@@ -15,7 +15,7 @@ from ..lexicon import lexicon
 from ..mentions import Mention
 from .cues import CAVITY, CEMENT_TYPES, DELIVERY_NAMES, NEGATING, PROC, TREAT, is_negated, is_positive
 from .note_index import Attachment, NoteIndex, Rank
-from .section_roles import FINDING_SECTIONS, NEGATION_SECTIONS, PLAN_SECTIONS, PROCEDURAL
+from .section_roles import FINDING_SECTIONS, HISTORY_SECTIONS, NEGATION_SECTIONS, PLAN_SECTIONS, PROCEDURAL
 
 STOP_CUES = TREAT | {Cue.SESSION}  # an abort of these stops the level
 SESSION_STOP_CUES = STOP_CUES | {Cue.NEEDLE}  # ... and of these, said of no level, the session
@@ -147,8 +147,10 @@ def biopsied_reason(index: NoteIndex, level: str) -> str:
 
 
 def not_treated_reason(index: NoteIndex, level: str) -> str:
-    """Why a named level was not treated: other (corrected) | aborted | historical | negated | planned |
-    finding | other."""
+    """Why a named level was not treated, by what the note says the level is, most telling first:
+    other (corrected away) | aborted | historical (a procedure or cement of another time at the level) |
+    planned | finding (a fracture, lesion or old deformity seen there) | negated (only denied: "no
+    fracture at T9") | other. "T11 was not treated" alone gives no reason: the level's other mentions do."""
     mentions = index.level_mentions[level]
     mods = set().union(*(m.modifiers for m in mentions)) if mentions else set()
     sections = {m.section for m in mentions}
@@ -156,15 +158,39 @@ def not_treated_reason(index: NoteIndex, level: str) -> str:
         return "other"
     if Modifier.ABORTED in mods or strong_negative(index, level) == "aborted":
         return "aborted"
-    if Modifier.HISTORICAL in mods:
+    if prior_procedure(index, mentions):
         return "historical"
-    if mods & NEGATING and sections & NEGATION_SECTIONS:
-        return "negated"
     if Modifier.HYPOTHETICAL in mods or sections & PLAN_SECTIONS:
         return "planned"
-    if Modifier.FINDING in mods or sections & FINDING_SECTIONS:
+    asserted = [m for m in mentions if not m.modifiers & NEGATING]
+    if Modifier.FINDING in mods or Modifier.HISTORICAL in mods or (asserted and sections & FINDING_SECTIONS):
         return "finding"
+    if mods & NEGATING:
+        return "negated"
     return "other"
+
+
+CEMENT_NEAR_TOKENS = 4  # "stable L2 cement", "the cement casts at L1": the cement is the level's
+
+
+def prior_procedure(index: NoteIndex, mentions: list[Mention]) -> bool:
+    """A mention of the level shares its sentence with a procedure, biopsy or cement cue of another time: the cue
+    or the level is marked historical, or the sentence is in a history or comparison section, or cement
+    is said to be there in a findings section ("stable L2 cement")."""
+    for m in mentions:
+        sentence = index.sentence_of(m)
+        cues = [x for x in sentence.mentions if x.label in PROC | set(CEMENT_TYPES) | {Cue.CEMENT_GENERIC, Cue.BIOPSY}
+                and not x.modifiers & (NEGATING | {Modifier.HYPOTHETICAL})]
+        if not cues:
+            continue
+        if Modifier.HISTORICAL in m.modifiers or any(Modifier.HISTORICAL in x.modifiers for x in cues):
+            return True
+        if m.section in HISTORY_SECTIONS:
+            return True
+        if m.section in FINDING_SECTIONS and Modifier.HYPOTHETICAL not in m.modifiers and any(
+                abs(x.token - m.token) <= CEMENT_NEAR_TOKENS for x in cues):
+            return True
+    return False
 
 
 def treated_levels(index: NoteIndex, sacro_note: bool) -> list[tuple[str, list[Mention], list[Attachment],

@@ -100,3 +100,18 @@ def test_a_level_of_the_last_session_is_historical(extractor):
         "bx (benign bx obtained at L1 last session). PMMA injected: total 3.8 mL.").to_dict()
     assert [p["level"] for p in record["procedures"]] == ["T12"]
     assert {n["level"]: n["reason"] for n in record["not_treated"]} == {"L1": "historical"}
+
+
+@pytest.mark.parametrize("markup", [
+    # phenomenon: a prior procedure at the level, said without "prior" ("L2 kyphoplasty 2020")
+    ("HISTORY: osteoporosis, <level not_treated=historical>L2</level> kyphoplasty 2020.\n"
+     "PROCEDURE: Vertebroplasty of <level>L1</level>, 3 mL PMMA injected."),
+    # phenomenon: cement of another time seen at the level
+    ("FINDINGS: stable <level not_treated=historical>L3</level> cement.\n"
+     "PROCEDURE: Vertebroplasty of <level>L1</level>, 3 mL PMMA injected."),
+    # phenomenon: an old fracture is a finding, not a history of treatment; "not treated" gives no reason itself
+    ("PROCEDURE: Vertebroplasty of <level>L1</level>, 3 mL PMMA injected.\n"
+     "IMPRESSION: healed <level not_treated=finding>T11</level> fracture without edema; it was not treated."),
+])
+def test_not_treated_reasons_by_what_the_level_is(extractor, markup):
+    assert_markup(extractor, markup)
