@@ -54,6 +54,9 @@ class LevelGrammar:
             # "L. one": a dictated letter carries a stop; after it a homophone is a number ("L. for")
             rf"[{''.join(letters)}]\.?\s?-?\s?(?:{'|'.join(words)})\b",
             rf"[{''.join(letters)}]\.\s?(?:{'|'.join(sounds)})\b",
+            # "Th12": an abbreviation of more than one letter before the digits
+            *(rf"{name}\.?\s?-?\s?{_digits(vocab['max'][letter])}(?!\d)"
+              for name, letter in vocab["abbreviations"].items() if name != "about"),
             # OCR of a scanned page reads 1 as a lower-case l and 0 as O: "Tl2", "TlO", "T1O", "Ll"
             rf"[{''.join(letters)}](?:(?-i:l)(?:[0-2]|(?-i:O))?|1(?-i:O))\b",
         ]
@@ -118,6 +121,9 @@ def _single(text: str, default_prefix: str | None = None) -> str | None:
     prefix, number = None, None
     if tokens[0] in vocab["prefixes"]:
         prefix = vocab["prefixes"][tokens[0]]
+        rest = tokens[1:]
+    elif tokens[0] in vocab["abbreviations"] and tokens[0] != "about":
+        prefix = vocab["abbreviations"][tokens[0]]
         rest = tokens[1:]
     elif grammar().letter_number.match(tokens[0]):
         prefix = vocab["prefixes"][tokens[0][0]]

@@ -77,3 +77,11 @@ def test_dictated_levels(text, levels):
 def test_a_bare_letter_before_a_homophone_is_not_a_level(extractor):
     record = extractor.extract("We discussed plan C for the fracture. Vertebroplasty of L2 with 2 mL PMMA.").to_dict()
     assert [p["level"] for p in record["procedures"]] == ["L2"] and record["not_treated"] == []
+
+
+@pytest.mark.parametrize("text, levels", [
+    # continental European reports: "Th" before the digits of a thoracic level
+    ("Th12", ("T12",)), ("Th 7", ("T7",)), ("Th11-L1", ("T11", "T12", "L1")),
+])
+def test_th_notation(text, levels):
+    assert parse_levels(text) == levels

@@ -4,6 +4,8 @@ a positive procedure cue in a section about this session. Only such a record tre
 
 from __future__ import annotations
 
+import re
+
 from ..facts import DocumentFacts, Evidence
 from ..labels import Cue, Modifier, Section
 from ..lexicon import lexicon
@@ -12,6 +14,7 @@ from .cues import is_positive
 from .section_roles import PROCEDURAL
 
 IN_SCOPE_CUES = frozenset({Cue.PROC_VP, Cue.PROC_AUG, Cue.PROC_SACRO})
+_BARE_AUGMENT = re.compile(r"augment(?:ed|ation)", re.IGNORECASE)
 OPENING_CHARS = 400  # a title or first heading sits here
 # document type → its rule in patterns/document.json, tried in this order (named in full: the lexicon
 # test checks that every entry is read by the code)
@@ -67,6 +70,9 @@ def read_document(text: str, mentions: list[Mention]) -> DocumentFacts:
     about this session."""
     kind, title = document_type(text)
     cues = in_scope_cues(mentions)
+    if cues and all(_BARE_AUGMENT.fullmatch(m.text) for m in cues) and any(
+            m.label == Cue.OUT_OF_SCOPE and is_positive(m) for m in mentions):
+        cues = []  # "each screw was augmented": beside instrumentation, a bare "augmented" is the screws'
     if (cues and kind == "other") or (kind in TITLED_LIKE_A_RECORD and narrates_the_procedure(mentions)):
         kind = "procedure_report"
     in_scope = bool(cues) and kind in RECORD_TYPES

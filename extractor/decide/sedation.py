@@ -41,6 +41,9 @@ def unchecked_options_blanked(chunk: str) -> str:
     return _UNCHECKED_OPTION.sub(lambda m: " " * len(m.group()), chunk)
 
 
+MAX_SEDATION_MINUTES = 240  # a longer span between two clock times is a misread, not a sedation
+
+
 def _clock_minutes(start: str, stop: str) -> int | None:
     def minutes(clock: str) -> int | None:
         digits = clock.replace(":", "")
@@ -53,7 +56,7 @@ def _clock_minutes(start: str, stop: str) -> int | None:
     if a is None or b is None:
         return None
     span = (b - a) % (24 * 60)
-    return span if 0 < span < 12 * 60 else None
+    return span if 0 < span <= MAX_SEDATION_MINUTES else None
 
 
 def _group(match: re.Match, *names: str) -> str | None:
@@ -137,7 +140,7 @@ def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
 
     if not clock_minutes and len(lone_starts) == 1 and len(lone_stops) == 1:
         (start, s_start), (stop, s_stop) = lone_starts[0], lone_stops[0]
-        span = _clock_minutes(start.group("start"), stop.group("stop"))
+        span = _clock_minutes(_group(start, "start", "start2"), _group(stop, "stop", "stop2"))
         if span is not None:
             clock_minutes.append(span)
             keep(start, s_start.start, "SEDATION_TIME", s_start.section)

@@ -111,3 +111,19 @@ def test_a_balloon_cavity_filled_with_graft_inside_a_fusion_is_still_an_augmenta
                "tamps were inflated beneath the endplate, and the cavities were filled with 6 cc allograft chips.")
     assert [(p["level"], p["technique"]) for p in r["procedures"]] == [("L2", "augmentation")]
     assert r["review"] is True  # the fusion is another family: a coder adds its codes
+
+
+def test_a_disc_aspiration_for_infection_codes_nothing():
+    # phenomenon: "vertebroplasty is contraindicated" in the clinical details of a CT-guided aspiration
+    r = record("PROCEDURE : CT GUIDED ASPIRATION - L2-L3 DISC SPACE AND LEFT PSOAS COLLECTION\n"
+               "Clinical details : referred as ?osteoporotic collapse of L2 for vertebroplasty; vertebroplasty is "
+               "contraindicated in active infection.\nProcedure : an 18G spinal needle was inserted into the "
+               "psoas collection under CT guidance and pus was aspirated, then redirected into the L2-L3 disc.")
+    assert r["procedures"] == [] and r["codes"] == []
+
+
+def test_a_dorsal_instrumentation_with_pmma_augmented_screws_codes_nothing():
+    r = record("OPERATION REPORT\nProcedure: dorsal instrumentation Th11-L1 with PMMA-augmented fenestrated "
+               "screws.\nTechnique: screws were placed in Th11 and L1 bilaterally and each was augmented with "
+               "1,5 ml PMMA.")
+    assert r["procedures"] == [] and r["codes"] == []

@@ -93,3 +93,13 @@ def test_age_and_drugs_without_a_level():
 def test_template_boxes_named_nurses_and_split_clock_times(note, level, observer, minutes, source):
     facts = read(note)
     assert (facts.level, facts.observer, facts.minutes, facts.minutes_source) == (level, observer, minutes, source)
+
+
+def test_a_sedation_flowsheet_writes_the_time_first():
+    # phenomenon: whitespace-aligned flowsheet rows, time column first; a blood pressure is not a clock time
+    facts = read("Moderate sedation by me with an independent trained observer.\n"
+                 "TIME    EVENT / MED          BP\n"
+                 "1402    SEDATION START       144/82\n"
+                 "1408    FENTANYL 25 MCG IV   136/80\n"
+                 "1419    SEDATION END         134/80\n")
+    assert (facts.minutes, facts.minutes_source) == (17, "clock")
