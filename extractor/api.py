@@ -97,7 +97,8 @@ class Extractor:
         """Results in input order. items: texts, (note_id, text) or (note_id, text, date_of_service).
 
         With n_process > 1 the notes go to worker processes (extractor.parallel); a note that kills its
-        worker gets a WorkerCrashed error result.
+        worker gets a WorkerCrashed error result, and an item whose date_of_service is not an ISO date an
+        InvalidDateOfService one.
         """
         chunks = chunked(_normalise_items(items), batch_size)
         if n_process <= 1:
@@ -126,6 +127,17 @@ def _check_text(text) -> tuple[str, str] | None:
     return None
 
 
+def _check_date(value) -> tuple[str, str] | None:
+    """A pipe item's bad date of service costs that note only (extract() raises: one caller, one mistake)."""
+    from .coding import parse_date
+
+    try:
+        parse_date(value)
+    except (ValueError, TypeError):  # the value is not echoed: dates are patient data too
+        return ("InvalidDateOfService", "date_of_service is not an ISO date (YYYY-MM-DD)")
+    return None
+
+
 def _normalise_items(items: Iterable[Item]) -> Iterator[tuple]:
     for k, item in enumerate(items):
         if isinstance(item, str):
@@ -139,8 +151,8 @@ def _normalise_items(items: Iterable[Item]) -> Iterator[tuple]:
 def _run_chunk(extractor: Extractor, chunk: list[tuple]) -> list[NoteResult]:
     results: list[NoteResult | None] = [None] * len(chunk)
     good = []
-    for k, (note_id, text, _dos) in enumerate(chunk):
-        problem = _check_text(text)
+    for k, (note_id, text, dos) in enumerate(chunk):
+        problem = _check_text(text) or _check_date(dos)
         if problem:
             results[k] = error_result(note_id, *problem)
         else:

@@ -43,6 +43,7 @@ class ConcernCode(str, Enum):
     MANY_BODIES = "many_bodies"
     MUE_EXCEEDED = "mue_exceeded"
     CODE_NOT_VALID_ON_DATE = "code_not_valid_on_date"
+    AUTO_WITHOUT_DATE = "auto_without_date"
     OUT_OF_SCOPE = "out_of_scope"
     PCS_BONE_GRAFT = "pcs_bone_graft"
     SEDATION_CONTRADICTION = "sedation_contradiction"

@@ -70,6 +70,10 @@ class Report:
         return self.field_right[name] / total if total else 1.0
 
 
+def _level_reasons(pairs: list[tuple[str, str]]) -> list[str]:
+    return [f"{level} {reason}" for level, reason in pairs]
+
+
 def score_note(note_id: str, result, gold: dict, report: Report) -> NoteScore:
     rec = result.to_dict()
     mism: list[str] = []
@@ -119,6 +123,8 @@ def score_note(note_id: str, result, gold: dict, report: Report) -> NoteScore:
         want = sorted((n["level"], n["reason"]) for n in gold["not_treated"])
         if got == want:
             report.field_right["not_treated"] += 1
+        else:
+            mism.append(f"not_treated: gold={_level_reasons(want)} got={_level_reasons(got)}")
     codes_ok = code_pairs(rec["codes"]) == code_pairs(gold.get("codes", []))
     if not codes_ok:
         mism.append(f"codes: gold={code_pairs(gold.get('codes', []))} got={code_pairs(rec['codes'])}")

@@ -55,7 +55,12 @@ def format_code(code: dict) -> str:
 
 @dataclass(frozen=True)
 class FlatRecord:
-    """The flattened view of a record: the CSV columns, and Spark's flat columns."""
+    """The flattened view of a record: the CSV columns, and Spark's flat columns.
+
+    The columns after `error` are what a coder needs beside the codes: why a note is in review
+    (warnings, queries), which code set and date were used, and the rest of the claim. They are empty
+    for an error record. Columns are only ever added at the end.
+    """
 
     note_id: str | None
     levels: list[str]  # the treated levels, head to tail
@@ -64,9 +69,27 @@ class FlatRecord:
     review: bool | None  # None for an error record
     confidence: float | None  # None for an error record
     error: str | None  # "Type: message" for an error record
+    code_set: str | None = None  # the set used: current | legacy (--code-set auto resolved)
+    date_of_service: str | None = None  # ISO date, and where it came from: "2013-05-02 (note)"
+    additional_codes: list[str] = field(default_factory=list)  # format_code: sedation, ablation, ...
+    pcs_codes: list[str] = field(default_factory=list)  # ICD-10-PCS "0QU03JZ (L1)"
+    biopsy_only_levels: list[str] = field(default_factory=list)
+    not_treated: list[str] = field(default_factory=list)  # "L4 (historical)"
+    other_procedures: list[str] = field(default_factory=list)  # out of scope, not coded
+    queries: list[str] = field(default_factory=list)  # documentation queries: "topic: question"
+    info: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 CSV_COLUMNS = tuple(f.name for f in fields(FlatRecord))
+# free text (warnings hold ';' and ','): one item per line of the cell
+CSV_LINE_LISTS = frozenset({"queries", "info", "warnings"})
+
+
+def _date_cell(date: dict | None) -> str | None:
+    if not date or not date.get("value"):
+        return None
+    return f"{date['value']} ({date.get('source')})"
 
 
 def flat_record(record: dict) -> FlatRecord:
@@ -82,22 +105,33 @@ def flat_record(record: dict) -> FlatRecord:
         review=record.get("review"),
         confidence=record.get("confidence"),
         error=None,
+        code_set=record.get("code_set"),
+        date_of_service=_date_cell(record.get("date_of_service")),
+        additional_codes=[format_code(c) for c in record.get("additional_codes") or []],
+        pcs_codes=[f"{c['code']} ({c['level']})" if c.get("level") else c["code"]
+                   for c in record.get("pcs_codes") or []],
+        biopsy_only_levels=list(record.get("biopsy_only_levels") or []),
+        not_treated=[f"{n['level']} ({n['reason']})" for n in record.get("not_treated") or []],
+        other_procedures=list(record.get("other_procedures") or []),
+        queries=[f"{q['topic']}: {q['question']}" for q in record.get("queries") or []],
+        info=list(record.get("info") or []),
+        warnings=list(record.get("warnings") or []),
     )
 
 
-def _csv_cell(value) -> str:
+def _csv_cell(value, separator: str = ";") -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return ";".join(value)
+        return separator.join(value)
     return repr(value) if isinstance(value, float) else str(value)
 
 
 def csv_row(record: dict) -> list[str]:
     flat = flat_record(record)
-    return [_csv_cell(getattr(flat, name)) for name in CSV_COLUMNS]
+    return [_csv_cell(getattr(flat, name), "\n" if name in CSV_LINE_LISTS else ";") for name in CSV_COLUMNS]
 
 
 def _fsync_dir(folder: Path) -> None:

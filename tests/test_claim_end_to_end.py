@@ -35,6 +35,22 @@ def test_code_set_auto_uses_the_date_the_note_states():
     assert given["date_of_service"]["source"] == "caller" and given["code_set"] == "current"
 
 
+def test_code_set_auto_without_any_date_says_it_assumed_the_current_set():
+    note = KYPHOPLASTY.format(date="")
+    auto = Extractor(code_set="auto").extract(note).to_dict()
+    current = Extractor().extract(note).to_dict()
+    assumed = [w for w in auto["warnings"] if w.startswith("code set auto: no date of service")]
+    assert len(assumed) == 1 and auto["code_set"] == "current" and auto["date_of_service"]["source"] == "none"
+    assert [w for w in auto["warnings"] if w not in assumed] == current["warnings"]
+    assert (auto["confidence"], auto["review"], auto["codes"]) == (current["confidence"], current["review"],
+                                                                   current["codes"])  # a notice, no more
+    dated = Extractor(code_set="auto").extract(KYPHOPLASTY.format(date="Date of procedure: 03/04/2019\n"))
+    given = Extractor(code_set="auto").extract(note, date_of_service="2019-03-04")
+    nothing = Extractor(code_set="auto").extract("Spine clinic follow-up. No procedure today.")
+    for result in (dated, given, nothing):
+        assert not any(w.startswith("code set auto") for w in result.to_dict()["warnings"])
+
+
 def test_a_prior_procedure_date_is_not_the_date_of_service():
     note = KYPHOPLASTY.format(date="Prior kyphoplasty date: 01/05/2011\nDate of service: 05/06/2019\n")
     record = Extractor(code_set="auto").extract(note).to_dict()
@@ -51,6 +67,20 @@ def test_evaluate_scores_additional_codes_and_queries():
     assert any(m.startswith("additional codes:") for m in score.mismatches)
     text = format_report(report)
     assert "exact additional codes:    0/1" in text and "query topics agree:        0/1" in text
+
+
+def test_evaluate_show_lists_not_treated_mismatches():
+    result = Extractor().extract(KYPHOPLASTY.format(date=""))
+    got = sorted((n["level"], n["reason"]) for n in result.to_dict()["not_treated"])
+    gold = {"procedures": [{"level": "L1"}], "not_treated": [{"level": "T4", "reason": "planned"}]}
+    report = Report()
+    score = score_note("n1", result, gold, report)
+    assert report.field_right["not_treated"] == 0 and report.field_total["not_treated"] == 1
+    want = f"not_treated: gold=['T4 planned'] got={[f'{lv} {why}' for lv, why in got]}"
+    assert want in score.mismatches and f"    - {want}" in format_report(report, show=True)
+    right = Report()
+    gold["not_treated"] = [{"level": lv, "reason": why} for lv, why in got]
+    assert not any(m.startswith("not_treated") for m in score_note("n1", result, gold, right).mismatches)
 
 
 def test_text_output_lists_additional_codes_and_info():

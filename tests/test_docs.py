@@ -1,8 +1,9 @@
 """Every fenced ```python block of README.md and docs/*.md runs as written.
 
 The blocks of one file run in order in one namespace (a later block may use an earlier one's names), which
-holds the notes the snippets name (`note_text`, `text1`, `text2`: notes of examples/). A block may be
-skipped only by a visible reason on the line before it: `<!-- no-run: why -->`.
+holds the notes the snippets name (`note_text`, `text1`, `text2`: notes of examples/). They run from the
+clone root, as the README's commands do. A block may be skipped only by a visible reason on the line
+before it: `<!-- no-run: why -->`.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def test_every_skipped_block_says_why():
 
 
 @pytest.mark.parametrize("doc", sorted(name for name, blocks in BLOCKS.items() if blocks))
-def test_python_blocks_run(doc, extractor):  # the session's extractor: its pipeline is built once
+def test_python_blocks_run(doc, extractor, monkeypatch):  # the session's extractor: its pipeline is built once
+    monkeypatch.chdir(ROOT)
     namespace: dict = {"__name__": "__docs__", **example_notes()}
     ran = 0
     for block in BLOCKS[doc]:
@@ -79,3 +81,15 @@ def test_python_blocks_run(doc, extractor):  # the session's extractor: its pipe
     if not ran:
         pytest.skip("; ".join(f"{doc}:{b.line}: {b.skip_reason}" for b in BLOCKS[doc]))
 
+
+
+def test_readme_library_example_handles_error_records(extractor, monkeypatch, capsys):
+    """The README's loop takes the error branch for the empty note and the bad date, the code branch otherwise."""
+    monkeypatch.chdir(ROOT)
+    block = next(b for b in BLOCKS["README.md"] if "ex.pipe(" in b.code)
+    exec(compile(block.code, f"README.md:{block.line}", "exec"), {"__name__": "__docs__"})  # noqa: S102
+    lines = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
+    assert sorted(lines) == ["n1", "n2", "n3", "n4"]
+    assert lines["n3"].startswith("error: EmptyNote - ")
+    assert lines["n4"].startswith("error: InvalidDateOfService - ")
+    assert lines["n1"].startswith("['") and lines["n2"].startswith("['")  # codes of the good notes

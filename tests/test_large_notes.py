@@ -75,3 +75,26 @@ def test_bad_date_of_service_is_a_usage_error(extractor):
         extractor.extract(SMALL, date_of_service="June 30")
     out = _run("extract", "-", "--date-of-service", "June 30")
     assert out.returncode == 2 and "--date-of-service" in out.stderr and not out.stdout
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+@pytest.mark.parametrize("bad", ["2013-02-30", "31/12/2014", 20140101])
+def test_pipe_bad_date_of_service_is_one_error_record(extractor, n_process, bad):
+    items = [("a", SMALL, "2014-06-30"), ("bad", SMALL, bad), ("c", SMALL)]
+    recs = [r.to_dict() for r in extractor.pipe(items, n_process=n_process)]
+    assert [r["note_id"] for r in recs] == ["a", "bad", "c"]
+    assert recs[1]["error"] == {"type": "InvalidDateOfService",
+                                "message": "date_of_service is not an ISO date (YYYY-MM-DD)"}
+    assert "error" not in recs[0] and "error" not in recs[2]
+    assert recs[0]["date_of_service"]["value"] == "2014-06-30"
+
+
+def test_batch_chunk_with_a_bad_date_keeps_the_other_notes(extractor):
+    from extractor.batch import process_notes
+    from extractor.readers import SourceNote
+
+    notes = [SourceNote("a", SMALL), SourceNote("bad", SMALL, "2014-13-45"), SourceNote("c", SMALL)]
+    recs = process_notes(extractor, notes)
+    assert [r["note_id"] for r in recs] == ["a", "bad", "c"]
+    assert recs[1]["error"]["type"] == "InvalidDateOfService" and "2014-13" not in recs[1]["error"]["message"]
+    assert [p["level"] for p in recs[0]["procedures"]] == ["T12"] == [p["level"] for p in recs[2]["procedures"]]

@@ -512,6 +512,10 @@ def assign_codes(
                 f"check the code set ({resolved} was used)",
                 draft.levels, review=True,
             )
+    if code_set == "auto" and day is None and drafts:
+        notes.warn(ConcernCode.AUTO_WITHOUT_DATE,
+                   "code set auto: no date of service given or stated in the note; the current set (CPT 2015 "
+                   "onward) was assumed")
     seen = set()
     for name in facts.other_procedures:
         if name and name not in seen:

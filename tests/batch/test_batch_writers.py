@@ -73,13 +73,49 @@ def test_csv_rows(extractor):
     assert first["review"] in ("true", "false") and float(first["confidence"]) == rec0["confidence"]
     assert first["error"] == ""
     bad = dict(zip(CSV_COLUMNS, rows["bad"]))
-    assert bad == {"note_id": "bad", "levels": "", "techniques": "", "codes": "", "review": "", "confidence": "",
-                   "error": "UnreadableNote: x"}
+    assert bad == {**dict.fromkeys(CSV_COLUMNS, ""), "note_id": "bad", "error": "UnreadableNote: x"}
     assert dict(zip(CSV_COLUMNS, rows["empty"]))["error"].startswith("EmptyNote: ")
     modifier = {"note_id": "m", "procedures": [], "codes": [{"code": "22511", "units": 1, "modifiers": ["59"]},
                                                             {"code": "22512", "units": 2, "modifiers": []}],
                 "review": True, "confidence": 0.5}
     assert csv_row(modifier)[3] == "22511x1-59;22512x2"
+
+
+BIOPSY_ELSEWHERE = ("PROCEDURE: Bone biopsy of T9 and vertebroplasty of L2 under fluoroscopy, bipedicular, "
+                    "4 mL PMMA into L2. Prior L4 vertebroplasty (2010).")
+
+
+def test_csv_keeps_what_a_coder_needs(extractor, tmp_path):
+    """Warnings, code set, date, claim extras and not-treated levels survive the CSV, read back by csv."""
+    import csv
+
+    auto = type(extractor)(code_set="auto")
+    recs = [r.to_dict() for r in auto.pipe([("old", BIOPSY_ELSEWHERE, "2013-05-02"), ("r0", NOTES[0]),
+                                            ("bad", NOTES[0], "2013-02-30")])]
+    recs.append({**recs[1], "note_id": "w", "warnings": ["a; b, c", "second"], "review": True,
+                 "queries": [{"topic": "sedation_time", "question": "What times?", "levels": []}],
+                 "info": ["S1: by anesthesia"], "other_procedures": ["tumor ablation"],
+                 "additional_codes": [{"code": "99152", "units": 1, "modifiers": []}],
+                 "not_treated": [{"level": "L4", "reason": "historical"}, {"level": "L5", "reason": "planned"}]})
+    writer = open_writer(str(tmp_path / "o.csv"), "csv")
+    for r in recs:
+        writer.write(r)
+    writer.close()
+    with open(tmp_path / "o.csv", encoding="utf-8", newline="") as fh:
+        rows = {row["note_id"]: row for row in csv.DictReader(fh)}
+    old = rows["old"]
+    assert old["code_set"] == "legacy" == recs[0]["code_set"] and old["date_of_service"] == "2013-05-02 (caller)"
+    assert old["pcs_codes"] == ";".join(f"{c['code']} ({c['level']})" for c in recs[0]["pcs_codes"]) != ""
+    assert old["biopsy_only_levels"] == ";".join(recs[0]["biopsy_only_levels"])
+    assert old["warnings"].split("\n") == (recs[0]["warnings"] or [""])
+    assert rows["r0"]["code_set"] == "current" and rows["r0"]["date_of_service"] == ""
+    w = rows["w"]
+    assert w["warnings"].split("\n") == ["a; b, c", "second"] and w["review"] == "true"
+    assert w["queries"] == "sedation_time: What times?" and w["info"] == "S1: by anesthesia"
+    assert w["other_procedures"] == "tumor ablation" and w["additional_codes"] == "99152x1"
+    assert w["not_treated"] == "L4 (historical);L5 (planned)"
+    bad = rows["bad"]
+    assert bad["error"].startswith("InvalidDateOfService: ") and bad["code_set"] == bad["warnings"] == ""
 
 
 def test_parquet_output_columns_follow_the_contract(extractor, tmp_path):
@@ -121,7 +157,8 @@ def test_atomic_writers_leave_out_alone_until_close(tmp_path):
     writer = CsvWriter(str(out))
     writer.write({"note_id": "a", "procedures": [], "codes": [], "review": False, "confidence": 0.9})
     writer.close()
-    assert out.read_text(encoding="utf-8").splitlines() == [",".join(CSV_COLUMNS), "a,,,,false,0.9,"]
+    assert out.read_text(encoding="utf-8").splitlines() == [",".join(CSV_COLUMNS),
+                                                            "a,,,,false,0.9" + "," * (len(CSV_COLUMNS) - 6)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv"]
 
 
