@@ -13,7 +13,7 @@ from .ablation import ABLATION_LITERAL, is_ablation_of_session, session_ablation
 from .attachment import attach
 from .biopsy import biopsy_only_levels, place_unlevelled_biopsy
 from .corrections import apply_addendum_corrections
-from .cues import CAVITY, IMAGING, is_positive
+from .cues import IMAGING, is_positive
 from .date_of_service import note_service_date
 from .document import RECORD_TYPES, narrates_the_procedure, read_document
 from .level_facts import level_facts
@@ -30,12 +30,14 @@ from .treated import (
     treated_levels,
 )
 
+BALLOON_CUES = frozenset({Cue.CAVITY_BALLOON, Cue.INFLATE})
 NOISE_NAMES = {"ocr": "an OCR scan", "dictation": "raw speech recognition"}
 
 
 def cavity_made(attachments) -> bool:
-    """A balloon or device cue said of this level in a section about the session: a cavity was made."""
-    return any(a.mention.label in CAVITY and is_positive(a.mention) and a.mention.section in PROCEDURAL
+    """A balloon inflated in this level in a section about the session: a cavity was made (curettes and drills
+    are also the tools of a discectomy or a fusion, so only a balloon counts beside another family)."""
+    return any(a.mention.label in BALLOON_CUES and is_positive(a.mention) and a.mention.section in PROCEDURAL
                and a.rank >= Rank.INHERITED for a in attachments)
 
 
@@ -71,9 +73,11 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
                           f"{', '.join(dropped)} read as treated, but no vertebroplasty, augmentation or "
                           "sacroplasty is named and no cavity was made there; not coded", *dropped)
         treated_rows = kept
-    elif treated_rows and not document.in_scope_procedure and document.type not in RECORD_TYPES:
-        # not a procedure record (consult, H&P, nursing, radiology...): none of its levels is treated now, and a
-        # coder looks. A procedure record naming no in-scope procedure keeps its levels (its filler and device
+    elif treated_rows and not document.in_scope_procedure and (
+            document.type not in RECORD_TYPES or (document.type == "other" and not narrates_the_procedure(mentions))):
+        # not a procedure record (consult, H&P, nursing, radiology...), or a note of no known kind that names no
+        # in-scope procedure and places no needle (a cardiac CT's "D1"): none of its levels is treated now, and a
+        # coder looks. A procedure report naming no in-scope procedure keeps its levels (its filler and device
         # cues decide); document.in_scope_procedure=false says so
         index.concern(ConcernCode.DOCUMENT_NOT_IN_SCOPE, f"{document.type}: levels read as treated, but the "
                       "document records no vertebroplasty, augmentation or sacroplasty of its own session; "

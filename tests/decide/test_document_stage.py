@@ -127,3 +127,17 @@ def test_a_dorsal_instrumentation_with_pmma_augmented_screws_codes_nothing():
                "screws.\nTechnique: screws were placed in Th11 and L1 bilaterally and each was augmented with "
                "1,5 ml PMMA.")
     assert r["procedures"] == [] and r["codes"] == []
+
+
+def test_a_cardiac_ct_whose_d1_reads_as_a_level_treats_nothing():
+    # phenomenon: "D1" is the first diagonal artery; a note of no known kind, no in-scope procedure, no needle
+    r = record("CORONARY CT ANGIOGRAPHY\nIMPRESSION: mild plaque in the proximal LAD and D1. Calcium score 120. "
+               "Contrast was injected via an antecubital vein.")
+    assert r["procedures"] == [] and r["codes"] == []
+
+
+def test_curettes_of_a_discectomy_make_no_cavity():
+    # phenomenon: an ACDF's curette and allograft at C6 beside another family's procedure
+    r = record("OPERATIVE REPORT\nProcedure: anterior cervical discectomy and fusion C5-C6.\nTechnique: the disc "
+               "was removed with curettes down to the endplates of C6, and allograft was packed into the space.")
+    assert r["procedures"] == [] and r["codes"] == []
