@@ -3,6 +3,7 @@
 
 One process runs, interleaved (A B C D, A B C D, … the best round per mode is kept):
 
+  regex       a plain `re` scan for procedure keywords (one compiled alternation, `search` per note)
   tokenizer   spaCy's bare tokenizer: spacy.blank("en").pipe(texts)
   stock       stock medspaCy: medspacy.load() (PyRuSH + TargetMatcher + ConText) with spinecode's target
               rules (patterns/targets.json) added; on a subset (--stock-notes), it is slow
@@ -12,6 +13,11 @@ One process runs, interleaved (A B C D, A B C D, … the best round per mode is 
 on corpora/train/*.txt + corpora/test/*.txt repeated to --notes notes, and prints notes/s, words/s, the
 process's peak RSS and the ratios the issue asks for. Then it times `spinecode extract NOTE` as a whole
 process (median of --cli-runs) next to `python -c "import spacy"` and `python -c "import medspacy"`.
+
+--mixed reads a real mixed corpus instead (issue 13): the 4,955 notes of ../shared/mtsamples/notes.jsonl
+(most of them about anything but the spine) plus the in-scope notes of corpora/ (gold codes or procedures),
+each once, and compares spinecode with the regex scan (goal: 1 worker >= 0.5x). SPINECODE_GATE=0 turns the
+relevance gate off (the "before" numbers of docs/performance.md).
 
 Optional: --stages (time every pipeline component and every post-processing step per note),
 --top N (cProfile's top functions by self time), --profile FILE (pyinstrument over spinecode1),
@@ -43,9 +49,16 @@ GOAL_VS_STOCK = 20.0  # spinecode (1 worker) ≥ 20 × stock medspaCy
 GOAL_VS_TOKENIZER = 0.6  # spinecode (1 worker) ≥ 0.6 × bare tokenizer
 GOAL_TWO_WORKERS = 1.7  # 2 workers ≥ 1.7 × 1 worker
 GOAL_CLI_OVERHEAD_S = 0.3  # one-note CLI ≤ `import spacy` + a few hundred ms
+GOAL_VS_REGEX = 0.5  # on the mixed corpus: spinecode (1 worker) ≥ 0.5 × a plain regex keyword scan (issue 13)
 
-ALL_MODES = ("tokenizer", "stock", "spinecode1", "spinecode2")
+ALL_MODES = ("regex", "tokenizer", "stock", "spinecode1", "spinecode2")
+DEFAULT_MODES = ("tokenizer", "stock", "spinecode1", "spinecode2")
+MIXED_MODES = ("regex", "tokenizer", "spinecode1", "spinecode2")
+# the keywords a quick filter would look for: the procedure names, their abbreviations, cement
+PROCEDURE_KEYWORDS = (r"\b(?:vertebroplast\w*|kyphoplast\w*|sacroplast\w*|vertebral\s+augmentation|stentoplasty"
+                      r"|cementoplasty|PVP|BKP|PMMA|bone\s+cement)\b")
 LABELS = {
+    "regex": "regex keyword scan (re)",
     "tokenizer": "bare tokenizer (spacy.blank)",
     "stock": "stock medspaCy + our targets",
     "spinecode1": "spinecode, 1 worker",
@@ -64,6 +77,32 @@ def load_corpus() -> list[tuple[str, str]]:
     if not notes:
         sys.exit(f"no notes found in {', '.join(str(c) for c in CORPORA)}")
     return notes
+
+
+def shared_mtsamples() -> Path | None:
+    """../shared/mtsamples/notes.jsonl beside the checkout (or one level up, from a worktree), if present."""
+    for base in (ROOT.parent, ROOT.parent.parent):
+        path = base / "shared" / "mtsamples" / "notes.jsonl"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_mixed(path: Path) -> tuple[list[tuple[str, str]], int]:
+    """(the notes of a notes.jsonl file plus the in-scope corpora notes, how many of them are in scope)."""
+    notes = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            notes.append((str(row.get("note_id", len(notes))), row["text"]))
+    in_scope = []
+    for note in sorted(ROOT.glob("corpora/*/*.txt")):
+        gold = note.with_name(note.stem + ".gold.json")
+        if gold.is_file():
+            data = json.loads(gold.read_text(encoding="utf-8"))
+            if data.get("codes") or data.get("procedures") or data.get("biopsy_only_levels"):
+                in_scope.append((f"{note.parent.name}/{note.stem}", note.read_text(encoding="utf-8")))
+    return notes + in_scope, len(in_scope)
 
 
 def repeat_to(notes: list[tuple[str, str]], n: int) -> list[tuple[str, str]]:
@@ -127,6 +166,18 @@ class Mode:
     def build(self) -> None: ...
 
     def run(self, items: list[tuple[str, str]]) -> object: ...
+
+
+class RegexScan(Mode):
+    name = "regex"
+
+    def build(self) -> None:
+        import re
+
+        self.pattern = re.compile(PROCEDURE_KEYWORDS, re.IGNORECASE)
+
+    def run(self, items):
+        return sum(1 for _, text in items if self.pattern.search(text))
 
 
 class Tokenizer(Mode):
@@ -257,6 +308,7 @@ def print_table(results: dict, builds: dict[str, float]) -> dict:
     print("-" * len(head))
     stock = results.get("stock", {}).get("notes_per_s")
     tok = results.get("tokenizer", {}).get("notes_per_s")
+    regex = results.get("regex", {}).get("notes_per_s")
     for name in ALL_MODES:
         if name not in results:
             continue
@@ -283,6 +335,9 @@ def print_table(results: dict, builds: dict[str, float]) -> dict:
     if one and tok:
         ratios["spinecode1_vs_tokenizer"] = one / tok
         checks.append(("spinecode (1 worker) / bare tokenizer", one / tok, GOAL_VS_TOKENIZER))
+    if one and regex:
+        ratios["spinecode1_vs_regex"] = one / regex
+        checks.append(("spinecode (1 worker) / regex scan", one / regex, GOAL_VS_REGEX))
     if one and two:
         ratios["spinecode2_vs_spinecode1"] = two / one
         checks.append(("spinecode 2 workers / 1 worker", two / one, GOAL_TWO_WORKERS))
@@ -296,7 +351,7 @@ def print_table(results: dict, builds: dict[str, float]) -> dict:
     # the same single-process ratios from CPU time, which a busy machine disturbs much less than wall time
     cpu = {name: r["cpu_ms_per_note"] for name, r in results.items()}
     if "spinecode1" in cpu:
-        for other, goal in (("stock", GOAL_VS_STOCK), ("tokenizer", GOAL_VS_TOKENIZER)):
+        for other, goal in (("stock", GOAL_VS_STOCK), ("tokenizer", GOAL_VS_TOKENIZER), ("regex", GOAL_VS_REGEX)):
             if other in cpu:
                 value = cpu[other] / cpu["spinecode1"]
                 ratios[f"spinecode1_vs_{other}_cpu"] = value
@@ -636,8 +691,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="notes for the slow stock-medspaCy run (a subset); default 200")
     ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best per mode is kept; default 2")
     ap.add_argument("--cli-runs", type=int, default=5, help="whole-process runs per command (median); default 5")
-    ap.add_argument("--modes", default=",".join(ALL_MODES),
-                    help=f"comma-separated subset of {','.join(ALL_MODES)}")
+    ap.add_argument("--modes", default=None,
+                    help=f"comma-separated subset of {','.join(ALL_MODES)}; default {','.join(DEFAULT_MODES)} "
+                         f"({','.join(MIXED_MODES)} with --mixed)")
+    ap.add_argument("--mixed", nargs="?", type=Path, const=shared_mtsamples() or Path("../shared/mtsamples/notes.jsonl"),
+                    default=None, metavar="JSONL",
+                    help="a real mixed corpus: every note of JSONL (default ../shared/mtsamples/notes.jsonl) plus the "
+                         "in-scope corpora notes, each once (--notes is ignored)")
     ap.add_argument("--quick", action="store_true",
                     help="a fast smoke run: 200 notes, 50 stock notes, 1 round, 3 CLI runs")
     ap.add_argument("--no-cli", action="store_true", help="skip the whole-process CLI timing")
@@ -655,13 +715,21 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.notes, args.stock_notes, args.rounds, args.cli_runs = 200, 50, 1, 3
+    if args.modes is None:
+        args.modes = ",".join(MIXED_MODES if args.mixed else DEFAULT_MODES)
     modes_wanted = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = set(modes_wanted) - set(ALL_MODES)
     if unknown:
         ap.error(f"unknown modes: {', '.join(sorted(unknown))}")
 
     corpus = load_corpus()
-    items = repeat_to(corpus, args.notes)
+    in_scope = None
+    if args.mixed:
+        if not args.mixed.is_file():
+            sys.exit(f"--mixed: no file {args.mixed}")
+        items, in_scope = load_mixed(args.mixed)
+    else:
+        items = repeat_to(corpus, args.notes)
     stock_items = items[: min(args.stock_notes, len(items))]
     words = {id(items): sum(len(t.split()) for _, t in items), id(stock_items): sum(len(t.split()) for _, t in stock_items)}
     print(f"spinecode throughput benchmark — Python {platform.python_version()}, {platform.machine()}, "
@@ -669,16 +737,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"code: {git_state()}")
     if hasattr(os, "getloadavg") and os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
         print("NOTE: the machine is busy; other processes skew the numbers (most of all the 2-worker run)")
-    print(f"corpus: {len(corpus)} notes, {words[id(items)] / len(items):.0f} words/note on average; "
-          f"timed runs: {len(items)} notes (stock medspaCy: {len(stock_items)}), {args.rounds} interleaved round(s)")
+    from extractor.gate import gate_enabled
+
+    if in_scope is not None:
+        print(f"mixed corpus: {len(items) - in_scope} notes of {args.mixed.name} + {in_scope} in-scope corpora notes, "
+              f"{words[id(items)] / len(items):.0f} words/note on average; relevance gate "
+              f"{'on' if gate_enabled() else 'off (SPINECODE_GATE=0)'}; {args.rounds} interleaved round(s)")
+    else:
+        print(f"corpus: {len(corpus)} notes, {words[id(items)] / len(items):.0f} words/note on average; "
+              f"timed runs: {len(items)} notes (stock medspaCy: {len(stock_items)}), {args.rounds} interleaved round(s)")
 
     modes: dict[str, Mode] = {}
     builds: dict[str, float] = {}
     # spinecode first, so its own medspaCy import path (without QuickUMLS) is the one exercised
-    order = [m for m in ("spinecode1", "spinecode2", "tokenizer", "stock") if m in modes_wanted]
+    order = [m for m in ("spinecode1", "spinecode2", "tokenizer", "stock", "regex") if m in modes_wanted]
+    builders = {"tokenizer": Tokenizer, "stock": Stock, "regex": RegexScan}
     for name in order:
-        mode: Mode = Spinecode(int(name[-1])) if name.startswith("spinecode") else \
-            (Tokenizer() if name == "tokenizer" else Stock())
+        mode: Mode = Spinecode(int(name[-1])) if name.startswith("spinecode") else builders[name]()
         t0 = time.perf_counter()
         mode.build()
         builds[name] = time.perf_counter() - t0
@@ -705,6 +780,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(), "cpus": os.cpu_count(), "code": git_state(), "notes": len(items),
         "stock_notes": len(stock_items), "rounds": args.rounds, "results": results, "ratios": ratios,
         "build_seconds": builds, "stock_n_process_2": stock_np,
+        "mixed": str(args.mixed) if args.mixed else None, "in_scope_notes": in_scope, "gate": gate_enabled(),
     }
     if not args.no_cli:
         report["cli"] = time_cli(args.cli_runs, min(CORPORA[0].glob("*.txt")))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .coding import CodingResult, assign_codes
 from .decide import facts_from_sentences
 from .facts import NoteFacts
+from .gate import facts_without_doc, gate_enabled, needs_pipeline
 from .parallel import WORKER_CRASHED, OrderedPool, chunked, current_worker, start_worker
 from .review.confidence import score
 from .text import normalize
@@ -57,9 +58,11 @@ def error_result(note_id: str | None, kind: str, message: str) -> NoteResult:
 class Extractor:
     """Builds the pipeline once; extracts many notes with it."""
 
-    def __init__(self, code_set: str = "current", nlp=None):
+    def __init__(self, code_set: str = "current", nlp=None, gate: bool | None = None):
         """nlp: a spaCy pipeline to use instead of the process-wide one, e.g. `spacy.load(folder)` of a
-        pipeline saved with `Extractor().nlp.to_disk(folder)`."""
+        pipeline saved with `Extractor().nlp.to_disk(folder)`. gate: False runs the pipeline on every note
+        (None: on unless SPINECODE_GATE=0); a note the relevance gate (gate.py) lets pass gets the same
+        record without a spaCy Doc."""
         from .coding import resolve_code_set
         from .pipeline import get_pipeline
 
@@ -68,6 +71,7 @@ class Extractor:
         self.nlp = get_pipeline() if nlp is None else nlp
         self.nlp.max_length = max(self.nlp.max_length, MAX_CHARS)
         self._own_nlp = nlp is not None
+        self.gate = gate_enabled(gate)
 
     # -- one note
     def extract(self, text: str, note_id: str | None = None, date_of_service=None) -> NoteResult:
@@ -78,14 +82,23 @@ class Extractor:
         problem = _check_text(text)
         if problem:
             return error_result(note_id, *problem)
+        if self.gate and not needs_pipeline(text):
+            return self._from_text(text, note_id, date_of_service)
         return self._from_doc(self.nlp(normalize(text)), text, note_id, date_of_service)
 
     def _from_doc(self, doc, text: str, note_id, date_of_service) -> NoteResult:
         from .mentions import doc_to_sentences, token_texts
 
+        return self._result(lambda: facts_from_sentences(doc_to_sentences(doc, text), text, token_texts(doc).__getitem__),
+                            text, note_id, date_of_service)
+
+    def _from_text(self, text: str, note_id, date_of_service) -> NoteResult:
+        """The record of a note the gate lets pass (no cue that could change it): no spaCy Doc."""
+        return self._result(lambda: facts_without_doc(text), text, note_id, date_of_service)
+
+    def _result(self, read_facts, text: str, note_id, date_of_service) -> NoteResult:
         try:
-            sentences = doc_to_sentences(doc, text)
-            facts = facts_from_sentences(sentences, text, token_texts(doc).__getitem__)
+            facts = read_facts()
             coding = assign_codes(facts, self.code_set, date_of_service)
         except Exception as exc:  # noqa: BLE001  a bug must not stop a batch; the message never holds note text
             return error_result(note_id, "ProcessingError", f"{type(exc).__name__} while processing note")
@@ -105,7 +118,8 @@ class Extractor:
             for chunk in chunks:
                 yield from _run_chunk(self, chunk)
             return
-        pool = OrderedPool(n_process, start_worker, (Extractor, self.code_set, self.nlp if self._own_nlp else None),
+        pool = OrderedPool(n_process, start_worker,
+                           (Extractor, self.code_set, self.nlp if self._own_nlp else None, self.gate),
                            _run_chunk_in_worker,
                            on_crash=_crash_result)
         finished = False
@@ -155,6 +169,8 @@ def _run_chunk(extractor: Extractor, chunk: list[tuple]) -> list[NoteResult]:
         problem = _check_text(text) or _check_date(dos)
         if problem:
             results[k] = error_result(note_id, *problem)
+        elif extractor.gate and not needs_pipeline(text):
+            results[k] = extractor._from_text(text, note_id, dos)
         else:
             good.append(k)
     docs = extractor.nlp.pipe(normalize(chunk[k][1]) for k in good)

@@ -1,8 +1,10 @@
 """The word lists and small regexes of the decision layer and the sentence splitter, read once from
-patterns/lexicons.json, and the sedation and date-of-service cues of patterns/sedation.json and dates.json.
+patterns/lexicons.json, the sedation and date-of-service cues of patterns/sedation.json and dates.json,
+the document types of document.json and the relevance gate's cue classes of gate.json.
 
 `lexicon().regex(name)` is the compiled entry, `lexicon().words(name)` its words as a tuple, in file
-order. An unknown name raises KeyError: every list the code uses is an entry of the file.
+order. An unknown name raises KeyError: every list the code uses is an entry of the file. An entry with
+"pieces": "levels" has the level grammar's pieces (<level>, <ordinal>, ...) filled in (extractor/levels.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import re
 from functools import lru_cache
 from importlib.resources import files
 
-_FLAGS = {"IGNORECASE": re.IGNORECASE}
+from .levels import grammar
+
+_FLAGS = {"IGNORECASE": re.IGNORECASE, "ASCII": re.ASCII}
 
 
 class Lexicon:
@@ -27,14 +31,17 @@ class Lexicon:
             flags = 0
             for flag in entry.get("flags", ()):
                 flags |= _FLAGS[flag]
-            compiled = self._compiled[name] = re.compile(entry["regex"], flags)
+            pattern = entry["regex"]
+            if entry.get("pieces") == "levels":
+                pattern = grammar().expand(pattern)
+            compiled = self._compiled[name] = re.compile(pattern, flags)
         return compiled
 
     def words(self, name: str) -> tuple[str, ...]:
         return tuple(self.entries[name]["words"])
 
 
-LEXICON_FILES = ("lexicons", "sedation", "dates", "document")
+LEXICON_FILES = ("lexicons", "sedation", "dates", "document", "gate")
 
 
 @lru_cache(maxsize=len(LEXICON_FILES))
