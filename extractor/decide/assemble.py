@@ -13,7 +13,7 @@ from .ablation import ABLATION_LITERAL, is_ablation_of_session, session_ablation
 from .attachment import attach
 from .biopsy import biopsy_only_levels, place_unlevelled_biopsy
 from .corrections import apply_addendum_corrections
-from .cues import IMAGING, is_positive
+from .cues import CEMENT_TYPES, IMAGING, is_positive
 from .date_of_service import note_service_date
 from .document import RECORD_TYPES, narrates_the_procedure, read_document
 from .level_facts import level_facts
@@ -31,6 +31,12 @@ from .treated import (
 )
 
 BALLOON_CUES = frozenset({Cue.CAVITY_BALLOON, Cue.INFLATE})
+FILLER_CUES = frozenset(CEMENT_TYPES) | {Cue.CEMENT_GENERIC}
+
+
+def names_filler(mentions) -> bool:
+    """Cement, graft or a bone substitute named positively in a section about the session."""
+    return any(m.label in FILLER_CUES and is_positive(m) and m.section in PROCEDURAL for m in mentions)
 NOISE_NAMES = {"ocr": "an OCR scan", "dictation": "raw speech recognition"}
 
 
@@ -74,9 +80,11 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
                           "sacroplasty is named and no cavity was made there; not coded", *dropped)
         treated_rows = kept
     elif treated_rows and not document.in_scope_procedure and (
-            document.type not in RECORD_TYPES or (document.type == "other" and not narrates_the_procedure(mentions))):
+            document.type not in RECORD_TYPES or (document.type == "other" and not narrates_the_procedure(mentions)
+                                                  and not names_filler(mentions))):
         # not a procedure record (consult, H&P, nursing, radiology...), or a note of no known kind that names no
-        # in-scope procedure and places no needle (a cardiac CT's "D1"): none of its levels is treated now, and a
+        # in-scope procedure, places no needle and names no filler (a cardiac CT's "D1" and its "80cc injected"
+        # of contrast): none of its levels is treated now, and a
         # coder looks. A procedure report naming no in-scope procedure keeps its levels (its filler and device
         # cues decide); document.in_scope_procedure=false says so
         index.concern(ConcernCode.DOCUMENT_NOT_IN_SCOPE, f"{document.type}: levels read as treated, but the "
