@@ -26,9 +26,22 @@ def _sorted_disjoint(spans: list[tuple[int, int]]) -> bool:
     return all(a[1] <= b[0] for a, b in pairwise(spans)) and all(s < e for s, e in spans)
 
 
+# a PSEUDO category that only ends the scope of rules naming it in terminated_by (patterns/context.json):
+# it limits no other rule, so it is compared only with those rules (commas are frequent: all-pairs is costly)
+CLAUSE_END = "CLAUSE_END"
+
+
 class FastConTextGraph(ConTextGraph):
     def update_scopes(self) -> None:
-        modifiers = self.modifiers
+        ends = [m for m in self.modifiers if m.category == CLAUSE_END]
+        modifiers = [m for m in self.modifiers if m.category != CLAUSE_END] if ends else self.modifiers
+        for first in modifiers:
+            if CLAUSE_END not in first.rule.terminated_by:
+                continue
+            for second in ends:
+                a0, a1, b0, b1 = first._scope_start, first._scope_end, second._scope_start, second._scope_end
+                if a0 <= b0 < a1 or a0 < b1 <= a1:
+                    first.limit_scope(second)
         for i in range(len(modifiers) - 1):
             first = modifiers[i]
             for j in range(i + 1, len(modifiers)):
