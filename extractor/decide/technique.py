@@ -41,6 +41,13 @@ def decide_technique(level: str, attachments: list[Attachment], index: NoteIndex
     if negated_cues(attachments, CAVITY):
         return "vertebroplasty", None, negated_cues(attachments, CAVITY)
     balloons = positive_cues(attachments, {Cue.CAVITY_BALLOON})
+    named_aug = [a for a in positive_cues(attachments, {Cue.PROC_AUG}) if a.rank >= Rank.INHERITED]
+    if balloons and named_aug and not negated_cues(attachments, {Cue.CAVITY_BALLOON}) and not any(
+            lexicon().regex("cavity_denied").search(index.sentence_text(index.sentence_of(a.mention)))
+            for a in balloons):
+        # "kyphoplasty of L1 with a Kyphon balloon": the procedure done with the balloon is an augmentation
+        # without the word "inflated" (a balloon never inflated is denied above, and no conversion was said)
+        return "augmentation", "balloon", most_specific(balloons + named_aug)
     if balloons:  # a balloon was handled but nothing says it was inflated
         return "vertebroplasty", None, balloons
     aug = most_specific(positive_cues(attachments, {Cue.PROC_AUG}))

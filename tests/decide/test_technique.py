@@ -55,3 +55,12 @@ def test_a_denial_in_a_row_naming_another_level_is_not_about_this_one(extractor)
         "PMMA 3.0 cc. L2: single balloon inflated to 190 psi, PMMA 3.5 cc. LEVEL TABLE Level Balloon PMMA L1 NO - "
         "not inflated 3.0 L2 yes 3.5.").to_dict()
     assert {p["level"]: p["technique"] for p in record["procedures"]}["L2"] == "augmentation"
+
+
+def test_a_kyphoplasty_done_with_a_balloon_is_an_augmentation_without_the_word_inflated(extractor):
+    # phenomenon (issue 15 item 5): technique by what happened, not by the word "inflated"
+    record = extractor.extract(
+        "PROCEDURE: Kyphoplasty of L1.\nTECHNIQUE: bilateral transpedicular access to L1; kyphoplasty of L1 was "
+        "performed with a Kyphon balloon and 4 mL PMMA.").to_dict()
+    assert [(p["level"], p["technique"], p["cavity_device"]) for p in record["procedures"]] == [
+        ("L1", "augmentation", "balloon")]
