@@ -25,10 +25,10 @@ from .mentions import Sentence
 from .text import normalize
 
 GATE_ENV = "SPINECODE_GATE"  # "0": every note goes through the pipeline (Extractor(gate=None) reads it)
-AS_GIVEN = "as given"
+AS_GIVEN = "as given"  # a class's "text": the note as given; else the normalised note the target rules read
 # the entries of patterns/gate.json, named in full (the lexicon test checks that the code reads every entry;
 # tests/test_gate.py that this is the file's list)
-CUE_CLASSES = ("level", "in_scope_procedure", "needle", "other_procedure", "sedation", "filler")  # a class's "text": the note as given, else the normalised note the target rules read
+CUE_CLASSES = ("level", "in_scope_procedure", "needle", "other_procedure", "sedation", "filler")
 
 
 def gate_enabled(gate: bool | None = None) -> bool:
@@ -43,20 +43,20 @@ def cue_classes() -> dict[str, tuple]:
     return {name: (rules.regex(name), rules.entries[name].get("text") == AS_GIVEN) for name in CUE_CLASSES}
 
 
+def _found(text: str):
+    """The names of the cue classes found in the note (text: as given), in file order, lazily."""
+    normalised = normalize(text)
+    return (name for name, (regex, as_given) in cue_classes().items() if regex.search(text if as_given else normalised))
+
+
 def opening_cues(text: str) -> list[str]:
     """The cue classes found in the note (text: as given), in file order."""
-    normalised = normalize(text)
-    return [name for name, (regex, as_given) in cue_classes().items()
-            if regex.search(text if as_given else normalised)]
+    return list(_found(text))
 
 
 def needs_pipeline(text: str) -> bool:
     """Whether the note must go through the spaCy pipeline (text: as given, not empty)."""
-    normalised = normalize(text)
-    for regex, as_given in cue_classes().values():
-        if regex.search(text if as_given else normalised):
-            return True
-    return not age_reads_alike(text)
+    return next(_found(text), None) is not None or not age_reads_alike(text)
 
 
 def age_reads_alike(text: str) -> bool:

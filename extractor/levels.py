@@ -34,9 +34,14 @@ def _digits(maximum: int) -> str:
     return f"(?:1[0-{maximum - 10}]|[1-9])"
 
 
+def entries(vocab: dict, key: str) -> dict:
+    """A table of levels.json without its "about" line."""
+    return {k: v for k, v in vocab[key].items() if k != "about"}
+
+
 def number_of(vocab: dict, word: str) -> int | None:
     """The number a number word or a dictation homophone stands for."""
-    return vocab["numbers"].get(word) or (vocab["homophones"].get(word) if word != "about" else None)
+    return vocab["numbers"].get(word) or entries(vocab, "homophones").get(word)
 
 
 class LevelGrammar:
@@ -48,7 +53,7 @@ class LevelGrammar:
             if len(key) > 1:
                 spoken.setdefault(letter, []).append(key)
         number = _digits(max(vocab["max"].values()))
-        sounds = [w for w in vocab["homophones"] if w != "about"]
+        sounds = list(entries(vocab, "homophones"))
         forms = [
             rf"[{''.join(letters)}]\s?-?\s?{number}",
             # "L. one": a dictated letter carries a stop; after it a homophone is a number ("L. for")
@@ -56,7 +61,7 @@ class LevelGrammar:
             rf"[{''.join(letters)}]\.\s?(?:{'|'.join(sounds)})\b",
             # "Th12": an abbreviation of more than one letter before the digits
             *(rf"{name}\.?\s?-?\s?{_digits(vocab['max'][letter])}(?!\d)"
-              for name, letter in vocab["abbreviations"].items() if name != "about"),
+              for name, letter in entries(vocab, "abbreviations").items()),
             # OCR of a scanned page reads 1 as a lower-case l and 0 as O: "Tl2", "TlO", "T1O", "Ll"
             rf"[{''.join(letters)}](?:(?-i:l)(?:[0-2]|(?-i:O))?|1(?-i:O))\b",
         ]
@@ -122,8 +127,8 @@ def _single(text: str, default_prefix: str | None = None) -> str | None:
     if tokens[0] in vocab["prefixes"]:
         prefix = vocab["prefixes"][tokens[0]]
         rest = tokens[1:]
-    elif tokens[0] in vocab["abbreviations"] and tokens[0] != "about":
-        prefix = vocab["abbreviations"][tokens[0]]
+    elif tokens[0] in entries(vocab, "abbreviations"):
+        prefix = entries(vocab, "abbreviations")[tokens[0]]
         rest = tokens[1:]
     elif grammar().letter_number.match(tokens[0]):
         prefix = vocab["prefixes"][tokens[0][0]]

@@ -32,15 +32,15 @@ from .treated import (
 
 BALLOON_CUES = frozenset({Cue.CAVITY_BALLOON, Cue.INFLATE})
 FILLER_CUES = frozenset(CEMENT_TYPES) | {Cue.CEMENT_GENERIC}
+NOISE_NAMES = {"ocr": "an OCR scan", "dictation": "raw speech recognition"}
 
 
 def names_filler(mentions) -> bool:
     """Cement, graft or a bone substitute named positively in a section about the session."""
     return any(m.label in FILLER_CUES and is_positive(m) and m.section in PROCEDURAL for m in mentions)
-NOISE_NAMES = {"ocr": "an OCR scan", "dictation": "raw speech recognition"}
 
 
-def cavity_made(attachments) -> bool:
+def balloon_inflated(attachments) -> bool:
     """A balloon inflated in this level in a section about the session: a cavity was made (curettes and drills
     are also the tools of a discectomy or a fusion, so only a balloon counts beside another family)."""
     return any(a.mention.label in BALLOON_CUES and is_positive(a.mention) and a.mention.section in PROCEDURAL
@@ -70,8 +70,8 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
     if treated_rows and not document.in_scope_procedure and other_family:
         # a record of another family's procedure (fusion with graft, cement-augmented screws, an injection, an
         # arthroplasty) names no vertebroplasty, augmentation or sacroplasty: its graft, cement and cages
-        # belong to that procedure, except in a body where a balloon or device made a cavity that was filled
-        kept = [row for row in treated_rows if cavity_made(row[2])]
+        # belong to that procedure, except in a body where an inflated balloon made a cavity that was filled
+        kept = [row for row in treated_rows if balloon_inflated(row[2])]
         if len(kept) < len(treated_rows):
             names = ", ".join(sorted({m.literal for m in other_family}))
             dropped = [row[0] for row in treated_rows if row not in kept]
@@ -84,9 +84,8 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
                                                   and not names_filler(mentions))):
         # not a procedure record (consult, H&P, nursing, radiology...), or a note of no known kind that names no
         # in-scope procedure, places no needle and names no filler (a cardiac CT's "D1" and its "80cc injected"
-        # of contrast): none of its levels is treated now, and a
-        # coder looks. A procedure report naming no in-scope procedure keeps its levels (its filler and device
-        # cues decide); document.in_scope_procedure=false says so
+        # of contrast): none of its levels is treated now, and a coder looks. A procedure report naming no
+        # in-scope procedure keeps its levels (its filler and device cues decide); in_scope_procedure=false says so
         index.concern(ConcernCode.DOCUMENT_NOT_IN_SCOPE, f"{document.type}: levels read as treated, but the "
                       "document records no vertebroplasty, augmentation or sacroplasty of its own session; "
                       "none is coded")
@@ -96,8 +95,8 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
                for level, candidates, attachments, fill in treated_rows]
     treated_names = {p.level for p in treated}
     # a biopsy of this session is a procedure record's (a discharge summary or a pathology report retells one
-    # done elsewhere); without an in-scope procedure or a filled body, a needle is narrated and no other family's procedure
-    # (an ACDF) is the work
+    # done elsewhere); without an in-scope procedure or a filled body, a needle is narrated and no other
+    # family's procedure (an ACDF) is the work
     biopsy_session = document.type in RECORD_TYPES and (
         document.in_scope_procedure or bool(treated) or (narrates_the_procedure(mentions) and not other_family))
     biopsy_only = biopsy_only_levels(index, treated_names, imaging) if biopsy_session else []

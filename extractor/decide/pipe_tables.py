@@ -25,9 +25,9 @@ def add_table_cues(sentences: list[Sentence], text: str) -> None:
         if line.lstrip().startswith("|"):
             columns = None
             cells = table_cells(line, s.start)
-        elif not levels and _aligned_header(line):
-            header = [name.lower() for _, name in _aligned_header(line)]
-            columns = [start for start, _ in _aligned_header(line)]
+        elif not levels and (aligned := _aligned_header(line)):
+            header = [name.lower() for _, name in aligned]
+            columns = [start for start, _ in aligned]
             s.mentions = []  # "PMMA (mL)" in a header is a column name
             continue
         elif columns is not None and levels and levels[0].start == s.start + len(line) - len(line.lstrip()):

@@ -43,8 +43,7 @@ def decide_technique(level: str, attachments: list[Attachment], index: NoteIndex
     balloons = positive_cues(attachments, {Cue.CAVITY_BALLOON})
     named_aug = [a for a in positive_cues(attachments, {Cue.PROC_AUG}) if a.rank >= Rank.INHERITED]
     if balloons and named_aug and not negated_cues(attachments, {Cue.CAVITY_BALLOON}) and not any(
-            lexicon().regex("cavity_denied").search(index.sentence_text(index.sentence_of(a.mention)))
-            for a in balloons):
+            says_no_cavity(index, a) for a in balloons):
         # "kyphoplasty of L1 with a Kyphon balloon": the procedure done with the balloon is an augmentation
         # without the word "inflated" (a balloon never inflated is denied above, and no conversion was said)
         return "augmentation", "balloon", most_specific(balloons + named_aug)
@@ -64,9 +63,13 @@ def decide_technique(level: str, attachments: list[Attachment], index: NoteIndex
 def denial_of_this_level(index: NoteIndex, a: Attachment, level: str) -> bool:
     """The cue's sentence denies a cavity ("the balloon was NOT inflated") and names no other level: a
     flattened table row of the level before it is not about this one."""
-    sentence = index.sentence_of(a.mention)
-    named = {lv for m in sentence.mentions if m.label == Cue.LEVEL for lv in m.levels}
-    return named <= {level} and bool(lexicon().regex("cavity_denied").search(index.sentence_text(sentence)))
+    named = {lv for m in index.sentence_of(a.mention).mentions if m.label == Cue.LEVEL for lv in m.levels}
+    return named <= {level} and says_no_cavity(index, a)
+
+
+def says_no_cavity(index: NoteIndex, a: Attachment) -> bool:
+    """The cue's sentence denies that a cavity was made (patterns/lexicons.json, cavity_denied)."""
+    return bool(lexicon().regex("cavity_denied").search(index.sentence_text(index.sentence_of(a.mention))))
 
 
 def cavity_made(attachments: list[Attachment]) -> list[Attachment]:
