@@ -40,6 +40,7 @@ class ConcernCode(str, Enum):
     ABORTED_NOT_COUNTED = "aborted_not_counted"
     PLANNED_NOT_COMPLETED = "planned_not_completed"
     NO_FILLER_NO_CODE = "no_filler_no_code"
+    SESSION_CANCELLED = "session_cancelled"
     MANY_BODIES = "many_bodies"
     MUE_EXCEEDED = "mue_exceeded"
     CODE_NOT_VALID_ON_DATE = "code_not_valid_on_date"

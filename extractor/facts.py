@@ -203,6 +203,8 @@ class NoteFacts:
     document: DocumentFacts = field(default_factory=lambda: DocumentFacts("other", False))
     # True when needles/cannulas were placed in this session but no filler went in anywhere
     needle_only: bool = field(default=False, metadata=OFF_RECORD)
+    # True when the session was cancelled before any needle and nothing was done (coding rule 22)
+    session_cancelled: bool = field(default=False, metadata=OFF_RECORD)
     # the record's warnings are the scored ones (NoteResult.warnings), which include these
     warnings: list[str] = field(default_factory=list, metadata=OFF_RECORD)
     # the warnings that should send the note to a coder (a subset of `warnings`)

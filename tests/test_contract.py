@@ -33,6 +33,7 @@ PROCEDURE = GOOD["properties"]["procedures"]["items"]
 NOTE_FACTS_OFF_RECORD = {
     "biopsy_only": "written as biopsy_only_levels, the levels alone",
     "needle_only": "read by the coding rules and the review",
+    "session_cancelled": "read by the coding rules (rule 22); the record says it in warnings",
     "warnings": "the record's warnings are NoteResult's scored ones, which include these",
     "review_reasons": "read by the review",
     "concerns": "coded concerns; the record carries their messages as warnings",

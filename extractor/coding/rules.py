@@ -479,12 +479,21 @@ def assign_codes(
                        f"planned treatment not completed{where}: only the biopsy is coded (rule 21)", aborted)
     else:
         drafts = []
-        if facts.needle_only or aborted:
-            where = f" ({_joined(aborted)})" if aborted else ""
+        where = f" ({_joined(aborted)})" if aborted else ""
+        if facts.needle_only or (aborted and not facts.session_cancelled):
             notes.warn(
                 ConcernCode.NO_FILLER_NO_CODE,
                 f"needles placed but no filler delivered anywhere{where}: no procedure code; a physician claim "
                 "would use the planned code with modifier 53, a facility claim 73/74 (rule 22)",
+                aborted, review=True,
+            )
+        elif facts.session_cancelled:
+            notes.warn(
+                ConcernCode.SESSION_CANCELLED,
+                f"session cancelled before any needle{where}: no procedure code and nothing on the physician "
+                "claim; a facility claim reports the planned code with modifier 73 if the patient was prepared "
+                "and in the room before anesthesia, 74 once anesthesia or sedation was given; an elective "
+                "cancellation is not reported (rule 22)",
                 aborted, review=True,
             )
 

@@ -26,6 +26,7 @@ from .treated import (
     filler_denied,
     is_reference_only,
     not_treated_reason,
+    session_cancelled,
     session_stop,
     treated_levels,
 )
@@ -128,6 +129,9 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
     if needle_only:
         index.concern(ConcernCode.NEEDLES_WITHOUT_FILLER,
                       "needles were placed but no filler was delivered at any level")
+    # called off before any needle: nothing was done, but a facility claim may still report it (rule 22)
+    cancelled = (not treated and not biopsy_only and not needle_only and document.type in RECORD_TYPES
+                 and session_cancelled(sentences, text))
 
     ablation = session_ablation(mentions, bool(treated or biopsy_only))
     other = sorted({m.literal for m in mentions if m.label == Cue.OUT_OF_SCOPE and is_positive(m)
@@ -160,6 +164,7 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         not_treated=not_treated,
         other_procedures=other,
         needle_only=bool(needle_only),
+        session_cancelled=cancelled,
         sedation=sedation_facts(sentences, text),
         ablation=ablation,
         stated_date=_stated_date(text),

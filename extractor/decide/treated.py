@@ -127,6 +127,13 @@ def session_stop(index: NoteIndex) -> str | None:
     return stop
 
 
+def session_cancelled(sentences, text: str) -> bool:
+    """'The procedure was cancelled.' said of this session (not in a history section): coding rule 22 tells a
+    cancellation before any needle (facility 73/74, nothing on the physician claim) from a stop after one."""
+    words = lexicon().regex("session_cancelled")
+    return any(s.section not in HISTORY_SECTIONS and words.search(text, s.start, s.end) for s in sentences)
+
+
 def filler_denied(index: NoteIndex, level: str) -> bool:
     """'The T9 cannulas were removed without any ... cement injection': the level's own statement says no
     filler went in (not one side's: the other side may have filled it)."""

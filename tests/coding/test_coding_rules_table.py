@@ -287,6 +287,22 @@ def test_needle_only_flag_with_treated_bodies_codes_them_and_flags():
     assert got(result) == [("22511", 1, (), ("L1",))] and result.review
 
 
+def test_a_session_cancelled_before_any_needle_is_not_a_53_and_asks_for_review():
+    cancelled = facts(aborted=("L2",))
+    cancelled.session_cancelled = True
+    result = assign_codes(cancelled)
+    text = " ".join(result.warnings)
+    assert result.codes == [] and result.review
+    assert "cancelled before any needle (L2)" in text and "73" in text and "modifier 53" not in text
+
+
+def test_needles_placed_then_stopped_stays_a_53_even_when_the_note_says_cancelled():
+    stopped = facts(aborted=("L2",), needle_only=True)
+    stopped.session_cancelled = True  # the decision layer never sets both; the needles decide
+    text = _warnings(stopped)
+    assert "needles placed" in text and "modifier 53" in text and "cancelled before" not in text
+
+
 def test_aborted_level_warning_without_review():
     result = assign_codes(facts("T11:aug", aborted=("T9",)))
     assert "T9" in " ".join(result.warnings) and not result.review
