@@ -119,15 +119,15 @@ def test_not_treated_reasons_by_what_the_level_is(extractor, markup):
 
 @pytest.mark.parametrize("text, cancelled", [
     # called off before anything was done: a cancellation, not a stop after needles
-    ("PLANNED PROCEDURE: L2 kyphoplasty.\nNOTE: Before sedation or any needle placement the patient became "
-     "hypotensive. The procedure was cancelled and will be rescheduled.", True),
+    (("PLANNED PROCEDURE: L2 kyphoplasty.\nNOTE: Before sedation or any needle placement the patient became "
+      "hypotensive. The procedure was cancelled and will be rescheduled."), True),
     ("Kyphoplasty T8. Case cancelled in pre-op holding: INR 2.9.", True),
     # a stop after the needles were placed is rule 22's other branch (modifier 53 / 74)
-    ("PROCEDURE: Vertebroplasty of L1.\nTECHNIQUE: The needle was placed in the L1 pedicle; the procedure was "
-     "cancelled before cement injection because of a cortical breach.", False),
+    (("PROCEDURE: Vertebroplasty of L1.\nTECHNIQUE: The needle was placed in the L1 pedicle; the procedure was "
+      "cancelled before cement injection because of a cortical breach."), False),
     # a cancellation of another time is not this session's
-    ("HISTORY: her L3 kyphoplasty last year was cancelled twice.\nPROCEDURE: Vertebroplasty of L1 with 3 mL "
-     "PMMA.", False),
+    (("HISTORY: her L3 kyphoplasty last year was cancelled twice.\nPROCEDURE: Vertebroplasty of L1 with 3 mL "
+      "PMMA."), False),
     ("PLAN: L4 kyphoplasty next week; if the procedure is cancelled she will be rebooked.", False),
 ])
 def test_a_session_cancelled_before_any_needle(extractor, text, cancelled):
