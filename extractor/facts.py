@@ -126,6 +126,9 @@ class DocumentFacts:
     type: str  # one of DOCUMENT_TYPES
     in_scope_procedure: bool
     evidence: list[Evidence] = field(default_factory=list)
+    # a revenue-cycle or coding document (prior authorization, appeal, query, charge review): type 'other',
+    # never a record of the session it quotes; its evidence is the title that says so
+    administrative: bool = field(default=False, metadata=OFF_RECORD)
 
     def to_dict(self) -> dict:
         return record_fields(self)

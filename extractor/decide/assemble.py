@@ -15,7 +15,7 @@ from .biopsy import biopsy_only_levels, place_unlevelled_biopsy
 from .corrections import apply_addendum_corrections
 from .cues import CEMENT_TYPES, IMAGING, is_positive
 from .date_of_service import note_service_date
-from .document import RECORD_TYPES, narrates_the_procedure, read_document
+from .document import narrates_the_procedure, read_document, records_a_session
 from .level_facts import level_facts
 from .note_index import NoteIndex, Rank, as_evidence
 from .pipe_tables import add_table_cues
@@ -81,13 +81,15 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
                           "sacroplasty is named and no cavity was made there; not coded", *dropped)
         treated_rows = kept
     elif treated_rows and not document.in_scope_procedure and (
-            document.type not in RECORD_TYPES or (document.type == "other" and not narrates_the_procedure(mentions)
+            not records_a_session(document) or (document.type == "other" and not narrates_the_procedure(mentions)
                                                   and not names_filler(mentions))):
         # not a procedure record (consult, H&P, nursing, radiology...), or a note of no known kind that names no
         # in-scope procedure, places no needle and names no filler (a cardiac CT's "D1" and its "80cc injected"
         # of contrast): none of its levels is treated now, and a coder looks. A procedure report naming no
         # in-scope procedure keeps its levels (its filler and device cues decide); in_scope_procedure=false says so
-        index.concern(ConcernCode.DOCUMENT_NOT_IN_SCOPE, f"{document.type}: levels read as treated, but the "
+        kind = "administrative (authorization, appeal, query, charge review)" if document.administrative \
+            else document.type
+        index.concern(ConcernCode.DOCUMENT_NOT_IN_SCOPE, f"{kind}: levels read as treated, but the "
                       "document records no vertebroplasty, augmentation or sacroplasty of its own session; "
                       "none is coded")
         treated_rows = []
@@ -98,7 +100,7 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
     # a biopsy of this session is a procedure record's (a discharge summary or a pathology report retells one
     # done elsewhere); without an in-scope procedure or a filled body, a needle is narrated and no other
     # family's procedure (an ACDF) is the work
-    biopsy_session = document.type in RECORD_TYPES and (
+    biopsy_session = records_a_session(document) and (
         document.in_scope_procedure or bool(treated) or (narrates_the_procedure(mentions) and not other_family))
     biopsy_only = biopsy_only_levels(index, treated_names, imaging) if biopsy_session else []
     place_unlevelled_biopsy(index, treated, biopsy_only)
@@ -130,7 +132,7 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         index.concern(ConcernCode.NEEDLES_WITHOUT_FILLER,
                       "needles were placed but no filler was delivered at any level")
     # called off before any needle: nothing was done, but a facility claim may still report it (rule 22)
-    cancelled = (not treated and not biopsy_only and not needle_only and document.type in RECORD_TYPES
+    cancelled = (not treated and not biopsy_only and not needle_only and records_a_session(document)
                  and session_cancelled(sentences, text))
 
     ablation = session_ablation(mentions, bool(treated or biopsy_only))

@@ -18,15 +18,21 @@ _BARE_AUGMENT = re.compile(r"augment(?:ed|ation)", re.IGNORECASE)
 OPENING_CHARS = 400  # a title or first heading sits here
 # document type → its rule in patterns/document.json, tried in this order (named in full: the lexicon
 # test checks that every entry is read by the code)
-TYPE_RULES = {"discharge_summary": "type_discharge_summary", "history_and_physical": "type_history_and_physical",
+TYPE_RULES = {"administrative": "type_administrative", "discharge_summary": "type_discharge_summary", "history_and_physical": "type_history_and_physical",
               "consult": "type_consult", "nursing_note": "type_nursing_note",
               "pathology_report": "type_pathology_report", "procedure_report": "type_procedure_report",
               "radiology_report": "type_radiology_report", "clinic_note": "type_clinic_note"}
 
 
+# a prior-authorization request, an appeal, a coder's query: written as 'other' (output.md's types), and
+# never a record of the session it quotes
+ADMINISTRATIVE = "administrative"
+
+
 def document_type(text: str) -> tuple[str, Evidence | None]:
     """The type whose rule matches earliest in the note's opening (its title comes first; a tie goes to
-    the rule listed first), with its span; ('other', None) if none does."""
+    the rule listed first), with its span; ('other', None) if none does. 'administrative' is a kind of
+    'other' (read_document writes it so)."""
     opening = text[:OPENING_CHARS]
     rules = lexicon("document")
     best = None
@@ -69,6 +75,8 @@ def read_document(text: str, mentions: list[Mention]) -> DocumentFacts:
     """in_scope_procedure: a record of the procedure (RECORD_TYPES) names an in-scope procedure in a section
     about this session."""
     kind, title = document_type(text)
+    if kind == ADMINISTRATIVE:  # its quotes of the operative report narrate a session it does not record
+        return DocumentFacts("other", False, [title], administrative=True)
     cues = in_scope_cues(mentions)
     if cues and all(_BARE_AUGMENT.fullmatch(m.text) for m in cues) and any(
             m.label == Cue.OUT_OF_SCOPE and is_positive(m) for m in mentions):
@@ -79,3 +87,8 @@ def read_document(text: str, mentions: list[Mention]) -> DocumentFacts:
     evidence = ([title] if title else []) + [Evidence(m.start, m.end, m.text, "PROCEDURE", m.section)
                                              for m in cues[:1]]
     return DocumentFacts(kind, in_scope, evidence)
+
+
+def records_a_session(document: DocumentFacts) -> bool:
+    """A record of a procedure session (or a note of no known kind), not a summary, report or letter about one."""
+    return document.type in RECORD_TYPES and not document.administrative

@@ -141,3 +141,22 @@ def test_curettes_of_a_discectomy_make_no_cavity():
     r = record("OPERATIVE REPORT\nProcedure: anterior cervical discectomy and fusion C5-C6.\nTechnique: the disc "
                "was removed with curettes down to the endplates of C6, and allograft was packed into the space.")
     assert r["procedures"] == [] and r["codes"] == []
+
+
+def test_an_appeal_quoting_the_operative_report_codes_nothing():
+    # phenomenon: a revenue-cycle document retells a session in the operator's own words (needles, balloons,
+    # cement volumes); it is about the claim, not a record of the session
+    text = ("Patient Financial Services\nRE: First-Level Appeal of Claim Denial\nDenied lines: 22513 (T12).\n"
+            "The operative report states: bilateral needles were placed into T12, the balloons were inflated "
+            "and 4 mL of PMMA was injected under fluoroscopy.")
+    r = record(text)
+    assert r["document"]["type"] == "other" and r["document"]["in_scope_procedure"] is False
+    assert r["document"]["evidence"] and r["procedures"] == [] and r["codes"] == [] and r["review"] is True
+
+
+def test_a_prior_authorization_request_and_a_coder_query_are_administrative():
+    assert document_type("Request for Prior Authorization - vertebral augmentation L1")[0] == "administrative"
+    assert document_type("PHYSICIAN DOCUMENTATION QUERY\nDocument queried: operative report")[0] == "administrative"
+    # a procedure note that only says authorization was obtained is still a procedure note
+    assert document_type("OPERATIVE REPORT\nPrior authorization obtained.\nPROCEDURE: kyphoplasty")[0] == \
+        "procedure_report"
