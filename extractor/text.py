@@ -101,6 +101,27 @@ def export_line_breaks(text: str) -> str:
     return text
 
 
+# An export that lost its line breaks runs its headings inline, after the comma or stop that ended the
+# field before ("...fracture.,PROCEDURE:,  Kyphoplasty", "... well.  FINDINGS:  ...", or a list's heading without
+# its colon, "...C6-C7.,PROCEDURE PERFORMED,1.  Anterior ..."). In a note that does
+# this more often than it starts lines, the separator before each ALL-CAPS heading becomes a line break
+# (same length), so the sectioner sees headings at line starts again.
+_INLINE_HEADING = re.compile(r"(?:,[ ]*|(?<=[.;])[ ]{1,4})(?=[A-Z][A-Z /&()'-]{2,60}(?::|,[ ]*1\.))")
+INLINE_HEADINGS_MIN = 3
+
+
+def _heading_break(match: re.Match) -> str:
+    return " " * (len(match.group()) - 1) + "\n"  # the heading starts its line
+
+
+def inline_headings(text: str) -> str:
+    """Headings run inline by an export that lost its line breaks, each starting a line (same length)."""
+    found = _INLINE_HEADING.findall(text)
+    if len(found) < INLINE_HEADINGS_MIN or len(found) <= text.count("\n"):
+        return text
+    return _INLINE_HEADING.sub(_heading_break, text)
+
+
 # what an OCR pass leaves: levels whose digits became letters ("Tl2", "TlO"), units with "rn" for "m"
 # ("2.5 rnL"), a page header or footer in the middle of the text
 _OCR_TRACES = re.compile(r"\b[CTL](?:l[0-2O]?|1O)\b|\d\s?rn(?:L|l|g|in)\b|\n[^\n]{0,40}\bPage\s+\d+\s+of\s+\d+\b[^\n]{0,60}\n(?=.*\S)",
@@ -120,8 +141,9 @@ def noise(text: str) -> list[str]:
 
 def normalize(text: str) -> str:
     """Return text of the same length with export noise replaced one character for one, line breaks
-    written as markup turned into breaks, and spoken punctuation written as marks (padded)."""
-    out = spoken_punctuation(export_line_breaks(text.translate(_TABLE)))
+    written as markup turned into breaks, spoken punctuation written as marks (padded) and headings run
+    inline starting lines again."""
+    out = inline_headings(spoken_punctuation(export_line_breaks(text.translate(_TABLE))))
     assert len(out) == len(text)
     return out
 

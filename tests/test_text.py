@@ -55,3 +55,33 @@ def test_a_scanned_note_is_read_and_goes_to_review():
                                  "TlO: 2.0 mL PMMA injected through the needle.").to_dict()
     assert [p["level"] for p in record["procedures"]] == ["T10", "T12"]
     assert record["review"] is True and any("OCR" in w for w in record["warnings"])
+
+
+# an export that lost its line breaks: headings inline after the comma or stop of the field before
+FLATTENED = ("OPERATIVE REPORT,PREOPERATIVE DIAGNOSIS:,  T12 compression fracture.,PROCEDURE:,  Kyphoplasty T12."
+             ",PAST HISTORY:,  L2 vertebroplasty in 2019.,DESCRIPTION OF PROCEDURE:,  Bilateral needles were "
+             "placed into T12, the balloons were inflated and 4 mL of PMMA was injected.  IMPRESSION:  Done.")
+
+
+def test_inline_headings_start_lines_at_the_same_offsets():
+    out = normalize(FLATTENED)
+    assert len(out) == len(FLATTENED)
+    for heading in ("PREOPERATIVE DIAGNOSIS:", "PROCEDURE:", "PAST HISTORY:", "DESCRIPTION OF PROCEDURE:",
+                    "IMPRESSION:"):
+        assert f"\n{heading}" in out, heading
+    # a heading of a numbered list loses its colon in some exports
+    listed = ("PREOPERATIVE DIAGNOSES,1.  Fracture.,POSTOPERATIVE DIAGNOSES,1.  Same.,PROCEDURE PERFORMED,1.  "
+              "Fusion.,ANESTHESIA:,  General.")
+    assert normalize(listed).count("\n") == 3
+
+
+def test_a_note_with_its_own_line_breaks_keeps_them():
+    # phenomenon: a typed note that names a heading mid-line once is not a flattened export
+    typed = "PROCEDURE: Vertebroplasty L1.\nTECHNIQUE: as usual, SEE NOTE: none.\nPMMA 3 mL."
+    assert normalize(typed) == typed
+
+
+def test_a_flattened_kyphoplasty_keeps_its_history_out_of_the_session():
+    record = Extractor().extract(FLATTENED).to_dict()
+    assert [p["level"] for p in record["procedures"]] == ["T12"]
+    assert {"level": "L2", "reason": "historical"} in record["not_treated"]

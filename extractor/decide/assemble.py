@@ -81,12 +81,13 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
                           "sacroplasty is named and no cavity was made there; not coded", *dropped)
         treated_rows = kept
     elif treated_rows and not document.in_scope_procedure and (
-            not records_a_session(document) or (document.type == "other" and not narrates_the_procedure(mentions)
-                                                  and not names_filler(mentions))):
-        # not a procedure record (consult, H&P, nursing, radiology...), or a note of no known kind that names no
-        # in-scope procedure, places no needle and names no filler (a cardiac CT's "D1" and its "80cc injected"
-        # of contrast): none of its levels is treated now, and a coder looks. A procedure report naming no
-        # in-scope procedure keeps its levels (its filler and device cues decide); in_scope_procedure=false says so
+            not records_a_session(document) or not names_filler(mentions) and (
+                document.type == "procedure_report" or not narrates_the_procedure(mentions))):
+        # not a procedure record (consult, H&P, nursing, radiology...), or a record that names no in-scope
+        # procedure and no filler (a laparotomy's "T8" stapler "filled with", a nerve ablation's current
+        # "delivered" at T1), or a note of no known kind that also places no needle (a cardiac CT's "D1" and
+        # its "80cc injected" of contrast): none of its levels is treated now, and a coder looks. A procedure
+        # report naming a filler but no in-scope procedure keeps its levels (its filler and device cues decide)
         kind = "administrative (authorization, appeal, query, charge review)" if document.administrative \
             else document.type
         index.concern(ConcernCode.DOCUMENT_NOT_IN_SCOPE, f"{kind}: levels read as treated, but the "

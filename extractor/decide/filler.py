@@ -86,15 +86,16 @@ def decide_volume(index: NoteIndex, attachments: list[Attachment], single: bool,
     return None, []
 
 
-_DIGITS = re.compile(r"\s*(\d+(?:\.\d+)?)")
+_DIGITS = re.compile(r"\s*(\d+(?:[.,]\d+)?)")
 
 
 def millilitres(text: str) -> float:
-    """'4.5 mL' → 4.5; dictated 'four point five cc' → 4.5, 'three and a half cc' → 3.5."""
+    """'4.5 mL' → 4.5, with a decimal comma '2,8 ml' → 2.8; dictated 'four point five cc' → 4.5, 'three and
+    a half cc' → 3.5."""
     t = text.lower()
     digits = _DIGITS.match(t)
     if digits:
-        return float(digits.group(1))
+        return float(digits.group(1).replace(",", "."))
     number_words = {w: i for i, w in enumerate(lexicon().words("number_words"))}
     words = re.findall(r"[a-z]+", t)
     value = float(number_words.get(words[0], 0))

@@ -46,7 +46,7 @@ MAX_SEDATION_MINUTES = 240  # a longer span between two clock times is a misread
 
 def _clock_minutes(start: str, stop: str) -> int | None:
     def minutes(clock: str) -> int | None:
-        digits = clock.replace(":", "")
+        digits = clock.replace(":", "").replace("h", "").replace("H", "")  # 09:12, 0912, 09h12
         if len(digits) not in (3, 4):
             return None
         hours, mins = int(digits[:-2]), int(digits[-2:])
@@ -110,9 +110,14 @@ def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
             if match and (found_level or drug or cues.regex("sedation_content").search(chunk)):
                 providers.add(provider)
                 keep(match, sentence.start, "SEDATION_PROVIDER", sentence.section)
-        if found_level in (None, "local") and not drug and not cues.regex("sedation_content").search(chunk):
-            continue  # anesthesia words without sedation content (e.g. "local anesthesia" for a needle)
         observer = cues.regex("observer").search(chunk)
+        if found_level in (None, "local") and not drug and not cues.regex("sedation_content").search(chunk):
+            # anesthesia words without sedation content (e.g. "local anesthesia" for a needle); a sentence of its
+            # own naming the "independent trained observer" is about sedation all the same
+            if observer and "observer" in observer.group().lower():
+                facts.observer = True
+                keep(observer, sentence.start, "SEDATION_OBSERVER", sentence.section)
+            continue
         if observer:
             facts.observer = True
             keep(observer, sentence.start, "SEDATION_OBSERVER", sentence.section)

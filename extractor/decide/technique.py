@@ -42,8 +42,11 @@ def decide_technique(level: str, attachments: list[Attachment], index: NoteIndex
         return "vertebroplasty", None, negated_cues(attachments, CAVITY)
     balloons = positive_cues(attachments, {Cue.CAVITY_BALLOON})
     named_aug = [a for a in positive_cues(attachments, {Cue.PROC_AUG}) if a.rank >= Rank.INHERITED]
+    # every sentence naming this level's balloon counts, a hypothetical one too ("rather than risk a breach,
+    # the balloon was removed without being inflated")
+    handled = [a for a in attachments if a.mention.label == Cue.CAVITY_BALLOON and a.rank >= Rank.INHERITED]
     if balloons and named_aug and not negated_cues(attachments, {Cue.CAVITY_BALLOON}) and not any(
-            says_no_cavity(index, a) for a in balloons):
+            says_no_cavity(index, a) for a in balloons + handled):
         # "kyphoplasty of L1 with a Kyphon balloon": the procedure done with the balloon is an augmentation
         # without the word "inflated" (a balloon never inflated is denied above, and no conversion was said)
         return "augmentation", "balloon", most_specific(balloons + named_aug)

@@ -160,3 +160,22 @@ def test_a_prior_authorization_request_and_a_coder_query_are_administrative():
     # a procedure note that only says authorization was obtained is still a procedure note
     assert document_type("OPERATIVE REPORT\nPrior authorization obtained.\nPROCEDURE: kyphoplasty")[0] == \
         "procedure_report"
+
+
+def test_a_procedure_record_naming_no_in_scope_procedure_and_no_filler_treats_nothing():
+    # phenomenon: a level-like name and a fill/deliver verb in another operation ("T8" is a stapler there,
+    # current is "delivered" near T1 in a nerve ablation)
+    for text in ("OPERATIVE REPORT\nPROCEDURE: low anterior resection. The T8 stapler was placed and the "
+                 "defect filled with omentum.",
+                 "PROCEDURE NOTE\nC8 medial branch radiofrequency: the needle was placed at the base of the "
+                 "transverse process of T1 and current was delivered at 80 degrees."):
+        r = record(text)
+        assert r["procedures"] == [] and r["codes"] == [], text[:20]
+
+
+def test_a_fusion_record_with_graft_codes_nothing():
+    # phenomenon: allograft packed at named levels in a fusion is that procedure's graft, not a filler
+    r = record("PROCEDURE PERFORMED: anterior cervical spine fusion C5-C6, application of machined allograft at "
+               "C5-C6, anterior spine instrumentation.")
+    assert r["procedures"] == [] and r["codes"] == []
+    assert "instrumentation / fusion" in r["other_procedures"]

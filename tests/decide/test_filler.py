@@ -28,6 +28,8 @@ from extractor.decide.filler import millilitres
     # bone graft and bone substitute fillers
     ("Vertebral augmentation of <level cement=bone_graft>L1</level>: the cavity was filled with "
     "allograft bone chips after balloon inflation."),
+    # a decimal comma is a decimal point
+    "Cementoplasty of <level cement=pmma cement_volume_ml=3.5>L2</level>: injection of PMMA 3,5 ml.",
     # filler named only as "cement": material unknown
     "Vertebroplasty of <level cement=none>T6</level>: 2 mL of cement was injected.",
 ])
@@ -37,6 +39,7 @@ def test_filler(extractor, markup):
 
 @pytest.mark.parametrize("text, ml", [
     ("4.5 mL", 4.5), ("3 cc", 3.0), ("four point five cc", 4.5), ("three and a half cc", 3.5), ("two mL", 2.0),
+    ("2,8 ml", 2.8),  # a decimal comma (continental European notes)
 ])
 def test_millilitres(text, ml):
     assert millilitres(text) == ml
