@@ -165,10 +165,10 @@ def test_a_prior_authorization_request_and_a_coder_query_are_administrative():
 def test_a_procedure_record_naming_no_in_scope_procedure_and_no_filler_treats_nothing():
     # phenomenon: a level-like name and a fill/deliver verb in another operation ("T8" is a stapler there,
     # current is "delivered" near T1 in a nerve ablation)
-    for text in ("OPERATIVE REPORT\nPROCEDURE: low anterior resection. The T8 stapler was placed and the "
-                 "defect filled with omentum.",
-                 "PROCEDURE NOTE\nC8 medial branch radiofrequency: the needle was placed at the base of the "
-                 "transverse process of T1 and current was delivered at 80 degrees."):
+    for text in (("OPERATIVE REPORT\nPROCEDURE: low anterior resection. The T8 stapler was placed and the "
+                  "defect filled with omentum."),
+                 ("PROCEDURE NOTE\nC8 medial branch radiofrequency: the needle was placed at the base of the "
+                  "transverse process of T1 and current was delivered at 80 degrees.")):
         r = record(text)
         assert r["procedures"] == [] and r["codes"] == [], text[:20]
 
