@@ -88,8 +88,10 @@ class Extractor:
 
     def _from_doc(self, doc, text: str, note_id, date_of_service) -> NoteResult:
         from .mentions import doc_to_sentences, token_texts
+        from .pipeline.doc_text import doc_text
 
-        return self._result(lambda: facts_from_sentences(doc_to_sentences(doc, text), text, token_texts(doc).__getitem__),
+        return self._result(lambda: facts_from_sentences(doc_to_sentences(doc, text), text, token_texts(doc).__getitem__,
+                                                         doc_text(doc)),
                             text, note_id, date_of_service)
 
     def _from_text(self, text: str, note_id, date_of_service) -> NoteResult:

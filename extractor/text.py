@@ -139,11 +139,27 @@ def noise(text: str) -> list[str]:
     return found
 
 
+# an OCR pass reads a zero as the letter O inside numbers ("1O:14", "2.O mL", "T1O"): between digits (or a
+# digit and a clock's colon or a decimal point) it is a zero, one character for one; not water's "H2O"
+_OCR_ZERO = re.compile(r"(?<![A-BD-KM-RU-Za-z]\d)(?<=\d)O(?=[\d:.]|\b)|(?<=[\d:.])O(?=\d)|(?<=\d[:.])O\b")
+# ... and a capital I inside an ALL-CAPS word as a small l ("INDICATlON", "BlLATERAL"), so headings read; not
+# a level's "TlO" (T10), which the level grammar reads
+_OCR_CAPITAL_I = re.compile(r"(?<=[A-Z])(?<!\b[CTLSD])l(?=[A-Z])")
+
+
+def ocr_zeros(text: str) -> str:
+    """The letter O read inside a number as the zero it is, and the small l inside an ALL-CAPS word as the
+    capital I it is (same length)."""
+    if "O" in text:
+        text = _OCR_ZERO.sub("0", text)
+    return _OCR_CAPITAL_I.sub("I", text)
+
+
 def normalize(text: str) -> str:
     """Return text of the same length with export noise replaced one character for one, line breaks
     written as markup turned into breaks, spoken punctuation written as marks (padded) and headings run
     inline starting lines again."""
-    out = inline_headings(spoken_punctuation(export_line_breaks(text.translate(_TABLE))))
+    out = inline_headings(spoken_punctuation(export_line_breaks(ocr_zeros(text.translate(_TABLE)))))
     assert len(out) == len(text)
     return out
 

@@ -48,9 +48,11 @@ def balloon_inflated(attachments) -> bool:
                and a.rank >= Rank.INHERITED for a in attachments)
 
 
-def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Callable[[int], str]) -> NoteFacts:
-    """text: the note as given; token_text: token index → its text. Mutates the sentences' mentions
-    (table cues, addendum corrections)."""
+def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Callable[[int], str],
+                         normalized: str | None = None) -> NoteFacts:
+    """text: the note as given; token_text: token index → its text; normalized: the text the Doc was made
+    of (extractor.text.normalize: same length, OCR zeros read), for the stages that match the text itself.
+    Mutates the sentences' mentions (table cues, addendum corrections)."""
     add_table_cues(sentences, text)
     index = NoteIndex(sentences, text, token_text)
     apply_addendum_corrections(index)
@@ -168,7 +170,7 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         other_procedures=other,
         needle_only=bool(needle_only),
         session_cancelled=cancelled,
-        sedation=sedation_facts(sentences, text),
+        sedation=sedation_facts(sentences, text, normalized),
         ablation=ablation,
         stated_date=_stated_date(text),
         warnings=messages(index.concerns),

@@ -66,7 +66,9 @@ def _group(match: re.Match, *names: str) -> str | None:
     return None
 
 
-def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
+def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None = None) -> SedationFacts:
+    """Cues are matched in `normalized` (same length as `text`; "1O:14" read as 10:14), evidence quotes `text`."""
+    reading = normalized if normalized is not None and len(normalized) == len(text) else text
     cues = lexicon("sedation")
     facts = SedationFacts()
     levels: list[str] = []
@@ -82,14 +84,23 @@ def sedation_facts(sentences: list[Sentence], text: str) -> SedationFacts:
         if not any(e.start == start and e.end == end for e in facts.evidence):
             facts.evidence.append(Evidence(start, end, text[start:end], label, section))
 
+    paragraph = None  # the index of the sedation sentence just read: the next one may go on about it
     for sentence in sentences:
-        chunk = unchecked_options_blanked(text[sentence.start : sentence.end])
+        chunk = unchecked_options_blanked(reading[sentence.start : sentence.end])
         age = cues.regex("age").search(chunk)
         if age and facts.age_years is None:
             years = _group(age, "years", "years2", "years3")
             facts.age_years = int(years) if years else 0
         if not cues.regex("sedation_topic").search(chunk) or sentence.section in NOT_NOW_SECTIONS:
+            # "Midazolam 2 mg IV. Nurse Lee monitored SpO2 and ECG throughout.": the observer of the sedation
+            # just described, in a sentence of its own
+            observer = cues.regex("observer").search(chunk) if paragraph == sentence.index - 1 else None
+            if observer and sentence.section not in NOT_NOW_SECTIONS:
+                facts.observer = True
+                keep(observer, sentence.start, "SEDATION_OBSERVER", sentence.section)
+            paragraph = None
             continue
+        paragraph = sentence.index
         if cues.regex("not_this_session").search(chunk):
             continue
         found_level = None

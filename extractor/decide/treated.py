@@ -63,8 +63,10 @@ def strong_negative(index: NoteIndex, level: str) -> str | None:
         if Modifier.ABORTED in m.modifiers and not one_side(index, m):
             return "aborted"
         not_treated = Modifier.NOT_TREATED in m.modifiers and not one_side(index, m)
+        # a denied treatment; a denied cavity ("No balloon/cavity at T6") says how the level was treated (its
+        # technique), not that it was not
         denied = Modifier.NEGATED_EXISTENCE in m.modifiers and any(
-            x.label in TREAT | CAVITY and is_negated(x) for x in index.sentence_of(m).mentions)
+            x.label in TREAT and is_negated(x) for x in index.sentence_of(m).mentions)
         if not_treated or denied:
             reason = "negated"
     return reason
@@ -96,6 +98,8 @@ def delivery_negated(index: NoteIndex, m: Mention) -> bool:
     if m.label in DELIVERY_NAMES:
         return True
     if m.label == Cue.CEMENT_GENERIC:  # "no PMMA was used" only names the material that was not used
+        if lexicon().regex("outside_the_body").search(index.text[m.end : m.end + 80]):
+            return False  # "no cement in the S1 or S2 foramina": a leak denied, the filling stands
         return bool(lexicon().regex("delivery_verb").search(index.sentence_text(index.sentence_of(m)).lower()))
     return False
 

@@ -17,6 +17,12 @@ from markup import assert_markup
     # a level named only as a finding of the imaging
     ("FINDINGS: compression deformity of <level not_treated=finding>T8</level>.\n"
      "PROCEDURE: Vertebroplasty of <level>T10</level> with 2 mL PMMA."),
+    # a denied cavity says how the level was treated, not that it was not
+    ("T11 (kyphoplasty): balloons inflated, PMMA 3 mL into <level>T11</level>.\nT6 (vertebroplasty): right "
+     "needle. No balloon/cavity at <level technique=vertebroplasty>T6</level>. PMMA injected directly, 2.0 mL."),
+    # a leak denied ("no cement in the foramina") is not a filling denied
+    ("PROCEDURE: CT guided sacroplasty of the <level>sacrum</level>.\nTECHNIQUE: needles into both sacral alae; "
+     "PMMA was injected, 4 mL each side. Post procedure CT: good fill, no cement in the S1 or S2 foramina."),
     # a procedure title alone is the plan, not proof of filling: a session stopped before cement treats nothing
     pytest.param(
         "PROCEDURE: Vertebroplasty of <level not_treated=aborted>L1</level>.\n"
