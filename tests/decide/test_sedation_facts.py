@@ -35,11 +35,11 @@ def read(note: str):
         ("PRONE, LOCAL 1% LIDOCAINE, NO SEDATION.", "local", None, False, None, None),
         ("Deep sedation by the radiologist.", "deep", "proceduralist", False, None, None),
         # phenomenon: the kind in parentheses, an observer sentence of its own, a European clock
-        ("Moderate (conscious) sedation by me. RN Lee was the independent trained observer. Start of the "
-         "sedation: 09h12. End of the sedation: 09h47.", "moderate", "proceduralist", True, 35, "clock"),
+        (("Moderate (conscious) sedation by me. RN Lee was the independent trained observer. Start of the "
+          "sedation: 09h12. End of the sedation: 09h47."), "moderate", "proceduralist", True, 35, "clock"),
         # the nurse who monitored, in the sentence after the sedation's
-        ("IV moderate sedation by the operator: midazolam 2 mg. Nurse Kim monitored SpO2, ECG and BP throughout "
-         "and had no other role. Sedation start 13:32, end 14:14.", "moderate", "proceduralist", True, 42, "clock"),
+        (("IV moderate sedation by the operator: midazolam 2 mg. Nurse Kim monitored SpO2, ECG and BP throughout "
+          "and had no other role. Sedation start 13:32, end 14:14."), "moderate", "proceduralist", True, 42, "clock"),
         # monitoring every 5 minutes is not a sedation time
         ("Moderate sedation by me, RN observer; NIBP q5 min. Sedation start 10:02, sedation end 10:41.",
          "moderate", "proceduralist", True, 39, "clock"),
