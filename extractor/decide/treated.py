@@ -8,6 +8,8 @@ it is used).
 
 from __future__ import annotations
 
+import re
+
 from ..concerns import ConcernCode
 from ..facts import level_index
 from ..labels import Cue, Modifier
@@ -160,7 +162,7 @@ def biopsied_reason(index: NoteIndex, level: str) -> str:
 def not_treated_reason(index: NoteIndex, level: str) -> str:
     """Why a named level was not treated, by what the note says the level is, most telling first:
     other (corrected away) | aborted | historical (a procedure or cement of another time at the level) |
-    planned | finding (a fracture, lesion or old deformity seen there) | negated (only denied: "no
+    negated (its treatment denied in so many words) | planned | finding (a fracture, lesion or old deformity seen there) | negated (only denied: "no
     fracture at T9") | other. "T11 was not treated" alone gives no reason: the level's other mentions do."""
     mentions = index.level_mentions[level]
     mods = set().union(*(m.modifiers for m in mentions)) if mentions else set()
@@ -169,8 +171,10 @@ def not_treated_reason(index: NoteIndex, level: str) -> str:
         return "other"
     if Modifier.ABORTED in mods or strong_negative(index, level) == "aborted":
         return "aborted"
-    if prior_procedure(index, mentions):
+    if prior_procedure(index, level):
         return "historical"
+    if treatment_denied(index, level):  # "No augmentation was performed at T10", whatever else it is
+        return "negated"
     if Modifier.HYPOTHETICAL in mods or sections & PLAN_SECTIONS:
         return "planned"
     asserted = [m for m in mentions if not m.modifiers & NEGATING]
@@ -181,17 +185,56 @@ def not_treated_reason(index: NoteIndex, level: str) -> str:
     return "other"
 
 
+def treatment_denied(index: NoteIndex, level: str) -> bool:
+    """The note denies this session's treatment of the level in so many words: a denied procedure or filling
+    in a sentence that names the level as denied ("No augmentation was performed at T10", "no cement was
+    placed at L2"), the denied cue nearest this level; not a bare "not treated" (the level's other mentions say
+    why) nor a denied cavity."""
+    for m in index.level_mentions[level]:
+        if m.section in NEGATION_SECTIONS and m.modifiers & {Modifier.NEGATED_EXISTENCE, Modifier.NOT_TREATED} \
+                and not one_side(index, m) \
+                and any(x.label in TREAT and is_negated(x) and level in _nearest_levels(index, index.sentence_of(m), x)
+                        for x in index.sentence_of(m).mentions):
+            return True
+    return False
+
+
+_LINKED = re.compile(r"[\s,/&]*(?:(?:and|or)\b[\s,]*)?", re.IGNORECASE)
+
+
+def _nearest_levels(index: NoteIndex, sentence, cue: Mention) -> set[str]:
+    """The levels of the group of level mentions nearest the cue in its sentence; a group is levels joined
+    only by commas, 'and', 'or' ("T11 and T12 kyphoplasty" is both levels')."""
+    named = sorted((x for x in sentence.mentions if x.label == Cue.LEVEL), key=lambda x: x.start)
+    groups: list[list[Mention]] = []
+    for x in named:
+        if groups and _LINKED.fullmatch(index.text[groups[-1][-1].end : x.start]):
+            groups[-1].append(x)
+        else:
+            groups.append([x])
+    if not groups:
+        return set()
+
+    def distance(group: list[Mention]) -> int:
+        return min(max(cue.start - x.end, x.start - cue.end, 0) for x in group)
+
+    nearest = min(distance(g) for g in groups)
+    return {lv for g in groups if distance(g) == nearest for x in g for lv in x.levels}
+
+
 CEMENT_NEAR_TOKENS = 4  # "stable L2 cement", "the cement casts at L1": the cement is the level's
 
 
-def prior_procedure(index: NoteIndex, mentions: list[Mention]) -> bool:
+def prior_procedure(index: NoteIndex, level: str) -> bool:
     """A mention of the level shares its sentence with a procedure, biopsy or cement cue of another time: the cue
     or the level is marked historical, or the sentence is in a history or comparison section, or cement
     is said to be there in a findings section ("stable L2 cement")."""
+    mentions = index.level_mentions[level]
     for m in mentions:
         sentence = index.sentence_of(m)
+        # a cue belongs to the nearest group of levels ("Not treated: T9, T12 (prior kyphoplasty), T2 and L5")
         cues = [x for x in sentence.mentions if x.label in PROC | set(CEMENT_TYPES) | {Cue.CEMENT_GENERIC, Cue.BIOPSY}
-                and not x.modifiers & (NEGATING | {Modifier.HYPOTHETICAL})]
+                and not x.modifiers & (NEGATING | {Modifier.HYPOTHETICAL}) and level in _nearest_levels(index, sentence, x)]
         if not cues:
             continue
         if Modifier.HISTORICAL in m.modifiers or any(Modifier.HISTORICAL in x.modifiers for x in cues):

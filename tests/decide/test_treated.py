@@ -143,3 +143,25 @@ def test_a_session_cancelled_before_any_needle(extractor, text, cancelled):
     if cancelled:
         record = result.to_dict()
         assert record["codes"] == [] and record["review"] is True
+
+
+@pytest.mark.parametrize("text, level, reason", [
+    # its treatment denied in so many words, whatever else the level is
+    (("FINDINGS: bone bruise at T10 without height loss.\nPROCEDURE: Kyphoplasty of T11 with balloons and 4 mL "
+      "PMMA. No augmentation was performed at T10."), "T10", "negated"),
+    # a prior procedure belongs to the nearest group of levels in a list, not to every level of the sentence
+    (("FINDINGS: lytic lesion of L2 without fracture.\nPROCEDURE: Vertebroplasty of L1 with 3 mL PMMA.\n"
+      "IMPRESSION: Not treated: T9 (no fracture), T12 (prior kyphoplasty, stable), T2 and L2 lytic lesions "
+      "without fracture."), "L2", "finding"),
+    (("PROCEDURE: Vertebroplasty of L1 with 3 mL PMMA.\nIMPRESSION: Not treated: T9 (no fracture), T12 (prior "
+      "kyphoplasty, stable), T2 and L2 lytic lesions without fracture."), "T12", "historical"),
+    # ... and levels joined by "and" share it
+    ("HISTORY: T11 and T12 kyphoplasty in 2019.\nPROCEDURE: Vertebroplasty of L1 with 3 mL PMMA.", "T11",
+     "historical"),
+    # a denial of another level's treatment in the same sentence is not this one's
+    (("PROCEDURE: Vertebroplasty of L1 with 3 mL PMMA.\nIMPRESSION: Prior L3 augmentation and chronic T9 wedging "
+      "were not addressed."), "T9", "finding"),
+])
+def test_the_reason_a_named_level_was_not_treated(extractor, text, level, reason):
+    record = extractor.extract(text).to_dict()
+    assert {n["level"]: n["reason"] for n in record["not_treated"]}[level] == reason
