@@ -23,6 +23,7 @@ class ConcernCode(str, Enum):
     LEVEL_ABORTED = "level_aborted"
     BIOPSY_LEVEL_NOT_STATED = "biopsy_level_not_stated"
     TREATED_AND_STOPPED = "treated_and_stopped"
+    TITLE_LEVEL_NOT_NARRATED = "title_level_not_narrated"
     DOCUMENT_NOT_IN_SCOPE = "document_not_in_scope"
     NOISY_TEXT = "noisy_text"
     # the code mapper (extractor/coding/rules.py)
@@ -49,6 +50,7 @@ class ConcernCode(str, Enum):
     PCS_BONE_GRAFT = "pcs_bone_graft"
     SEDATION_CONTRADICTION = "sedation_contradiction"
     DEEP_SEDATION_NOT_MODERATE = "deep_sedation_not_moderate"
+    SEDATION_LEVEL_NOT_STATED = "sedation_level_not_stated"
     ABLATION_PAIRING_UNCONFIRMED = "ablation_pairing_unconfirmed"
     ABLATION_KIND_NOT_STATED = "ablation_kind_not_stated"
     # the review stage (extractor/review/)

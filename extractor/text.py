@@ -122,6 +122,20 @@ def inline_headings(text: str) -> str:
     return _INLINE_HEADING.sub(_heading_break, text)
 
 
+# A bilingual record writes each heading twice, the local language first ("PROCEDIMIENTO / PROCEDURE:"); in a
+# note that does this on several lines, the first wording becomes spaces (same length) so the English
+# heading opens its line for the sectioner.
+_BILINGUAL_HEADING = re.compile(r"(?m)^[ \t]*[A-ZÀ-Ý][A-ZÀ-Ý' ]{2,40}[ ]/[ ](?=[A-Z][A-Z' ]{2,40}:)")
+BILINGUAL_HEADINGS_MIN = 2
+
+
+def bilingual_headings(text: str) -> str:
+    """'PROCEDIMIENTO / PROCEDURE:' read as 'PROCEDURE:' (padded), when the note heads several lines so."""
+    if len(_BILINGUAL_HEADING.findall(text)) < BILINGUAL_HEADINGS_MIN:
+        return text
+    return _BILINGUAL_HEADING.sub(lambda m: " " * len(m.group()), text)
+
+
 # what an OCR pass leaves: levels whose digits became letters ("Tl2", "TlO"), units with "rn" for "m"
 # ("2.5 rnL"), a page header or footer in the middle of the text
 _OCR_TRACES = re.compile(r"\b[CTL](?:l[0-2O]?|1O)\b|\d\s?rn(?:L|l|g|in)\b|\n[^\n]{0,40}\bPage\s+\d+\s+of\s+\d+\b[^\n]{0,60}\n(?=.*\S)",
@@ -159,7 +173,7 @@ def normalize(text: str) -> str:
     """Return text of the same length with export noise replaced one character for one, line breaks
     written as markup turned into breaks, spoken punctuation written as marks (padded) and headings run
     inline starting lines again."""
-    out = inline_headings(spoken_punctuation(export_line_breaks(ocr_zeros(text.translate(_TABLE)))))
+    out = bilingual_headings(inline_headings(spoken_punctuation(export_line_breaks(ocr_zeros(text.translate(_TABLE))))))
     assert len(out) == len(text)
     return out
 

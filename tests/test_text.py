@@ -95,3 +95,14 @@ def test_an_ocr_letter_o_inside_a_number_is_a_zero():
     assert ocr_zeros("INDICATlON: BlLATERAL fractures; Tl2 and McGill") == "INDICATION: BILATERAL fractures; Tl2 and McGill"
     # words and water keep their letter
     assert ocr_zeros("Omnipaque, PO intake, 5 cm H2O") == "Omnipaque, PO intake, 5 cm H2O"
+
+
+def test_bilingual_headings_read_in_english_at_the_same_offsets():
+    raw = ("INDICACION / INDICATION: T12 fracture.\nPROCEDIMIENTO / PROCEDURE: Vertebroplasty of T12.\n"
+           "DESCRIPCION / DESCRIPTION: 3 ml of PMMA injected into T12.")
+    out = normalize(raw)
+    assert len(out) == len(raw) and "\n" + " " * len("PROCEDIMIENTO / ") + "PROCEDURE:" in out
+    record = Extractor().extract(raw).to_dict()
+    assert [p["level"] for p in record["procedures"]] == ["T12"]
+    # one such line is a title, not a bilingual record
+    assert normalize("RELATORIO / REPORT: done") == "RELATORIO / REPORT: done"

@@ -77,6 +77,10 @@ CONDITIONS: dict[str, Callable[[_Case], bool]] = {
     "moderate_by_other_provider": lambda c: c.sedation.level == "moderate" and c.sedation.given_by == "other_provider",
     "moderate_without_observer": lambda c: _moderate_by_proceduralist(c.sedation) and not c.sedation.observer,
     "moderate_without_time": lambda c: _moderate_by_proceduralist(c.sedation) and c.sedation.minutes is None,
+    # the answer decides the codes: everything else 99152 needs is documented (a query and a review)
+    "sedative_without_level_otherwise_codable": lambda c: c.sedation.level is None and c.sedation.sedative_given
+    and c.sedation.given_by in (None, "proceduralist") and c.sedation.observer and c.sedation.minutes is not None
+    and c.sedation.minutes >= sedation_table()["units"]["minimum_minutes"],
     "sedative_without_level": lambda c: c.sedation.level is None and c.sedation.sedative_given,
     "moderate_under_minimum": lambda c: _moderate_by_proceduralist(c.sedation)
     and c.sedation.minutes < sedation_table()["units"]["minimum_minutes"],
@@ -107,6 +111,8 @@ def sedation_codes(
             outcome.concerns.append(Concern(ConcernCode(row["concern"]), f"{row['id']}: {message}"))
         elif row["outcome"] == "query":
             outcome.queries.append(Query(row["topic"], message, []))
+            if "concern" in row:  # the codes depend on the answer (coding-rules 0.3): a coder looks
+                outcome.concerns.append(Concern(ConcernCode(row["concern"]), f"{row['id']}: {message}"))
         elif row["outcome"] == "codes":
             outcome.codes = _codes(sedation, row["id"])
         return outcome

@@ -12,7 +12,7 @@ import re
 
 from ..concerns import ConcernCode
 from ..facts import level_index
-from ..labels import Cue, Modifier
+from ..labels import Cue, Modifier, Section
 from ..lexicon import lexicon
 from ..mentions import Mention
 from .cues import CAVITY, CEMENT_TYPES, DELIVERY_NAMES, NEGATING, PROC, TREAT, is_negated, is_positive
@@ -276,8 +276,21 @@ def treated_levels(index: NoteIndex, sacro_note: bool) -> list[tuple[str, list[M
             continue
         if stop:
             index.concern(ConcernCode.TREATED_AND_STOPPED, f"{level}: described as treated and also as {stop}", level)
-        treated.append((level, candidates, attachments + index.to_all, fill))
-    return treated
+        treated.append((level, candidates, attachments + index.to_all, fill, strong))
+    # a level named only in the procedure's title while the narrative treats other levels in their own words
+    # ("PROCEDURE: T7 kyphoplasty" over a narrative of T8): the header and the body disagree; the body is
+    # what was done, and a coder looks
+    narrated = [row[0] for row in treated if row[4] >= Rank.INHERITED]
+    kept = []
+    for level, candidates, attachments, fill, strong in treated:
+        title_only = all(m.section == Section.PROCEDURE_TITLE for m in index.level_mentions[level])
+        if narrated and strong < Rank.INHERITED and title_only:
+            index.concern(ConcernCode.TITLE_LEVEL_NOT_NARRATED, f"{level}: named in the procedure title only; the "
+                          f"narrative treats {', '.join(narrated)}: not coded, check the header against the body",
+                          level)
+            continue
+        kept.append((level, candidates, attachments, fill))
+    return kept
 
 
 def is_reference_only(mentions: list[Mention]) -> bool:

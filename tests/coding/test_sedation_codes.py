@@ -105,3 +105,16 @@ def test_drugs_without_a_level_ask_for_it():
 def test_every_row_condition_is_defined_and_every_row_is_reachable():
     ids = [row["id"] for row in sedation_table()["rows"]]
     assert ids[:2] == ["S0", "S9"] and set(ids) >= {f"S{i}" for i in range(10)}
+
+
+def test_sedatives_with_observer_and_time_but_no_level_ask_and_go_to_review():
+    # the answer decides 99152: a query, and a coder looks (coding-rules 0.3)
+    result = outcome(level=None, given_by="proceduralist", sedative_given=True, observer=True, minutes=42,
+                     minutes_source="clock")
+    assert result.rule == "SLR" and not result.codes and result.review
+    assert [q.topic for q in result.queries] == ["sedation_level"]
+
+
+def test_sedatives_without_level_observer_or_time_only_ask():
+    result = outcome(level=None, sedative_given=True)
+    assert result.rule == "SL" and not result.review and [q.topic for q in result.queries] == ["sedation_level"]

@@ -165,3 +165,11 @@ def test_a_session_cancelled_before_any_needle(extractor, text, cancelled):
 def test_the_reason_a_named_level_was_not_treated(extractor, text, level, reason):
     record = extractor.extract(text).to_dict()
     assert {n["level"]: n["reason"] for n in record["not_treated"]}[level] == reason
+
+
+def test_a_level_named_only_in_the_title_over_a_narrative_of_another_is_a_conflict(extractor):
+    record = extractor.extract(
+        "PROCEDURE: T7 KYPHOPLASTY\nTECHNIQUE: levels counted from T1; the fracture is at T8. T8: bilateral "
+        "cannulas, balloons inflated, PMMA 4 mL into T8.").to_dict()
+    assert [p["level"] for p in record["procedures"]] == ["T8"] and record["review"] is True
+    assert any("T7: named in the procedure title only" in w for w in record["warnings"])
