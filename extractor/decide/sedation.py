@@ -156,7 +156,7 @@ def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None 
 
     if not clock_minutes and len(lone_starts) == 1 and len(lone_stops) == 1:
         (start, s_start), (stop, s_stop) = lone_starts[0], lone_stops[0]
-        span = _clock_minutes(_group(start, "start", "start2"), _group(stop, "stop", "stop2"))
+        span = _clock_minutes(_group(start, "start", "start2", "start3"), _group(stop, "stop", "stop2", "stop3"))
         if span is not None:
             clock_minutes.append(span)
             keep(start, s_start.start, "SEDATION_TIME", s_start.section)

@@ -40,6 +40,10 @@ def read(note: str):
         # the nurse who monitored, in the sentence after the sedation's
         (("IV moderate sedation by the operator: midazolam 2 mg. Nurse Kim monitored SpO2, ECG and BP throughout "
           "and had no other role. Sedation start 13:32, end 14:14."), "moderate", "proceduralist", True, 42, "clock"),
+        # an export's key=value fields with ISO 8601 times
+        (("SEDATION=Moderate sedation by me, administered by [NAME], RN, who monitored the patient.\n"
+          "SEDATION_START=2023-03-14T09:14:00-05:00\nSEDATION_END=2023-03-14T09:52:00-05:00"), "moderate",
+         "proceduralist", True, 38, "clock"),
         # monitoring every 5 minutes is not a sedation time
         ("Moderate sedation by me, RN observer; NIBP q5 min. Sedation start 10:02, sedation end 10:41.",
          "moderate", "proceduralist", True, 39, "clock"),

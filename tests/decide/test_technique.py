@@ -14,6 +14,9 @@ from markup import assert_markup
     # a balloon handled but never inflated made no cavity
     ("Vertebroplasty of <level technique=vertebroplasty cavity_device=none>L2</level>: a balloon was opened "
     "but not used; 3 mL PMMA was injected directly."),
+    # a balloon taken to its pressure was inflated ("b/l balloons to 180 psi")
+    ("T12 done. <level technique=augmentation cavity_device=balloon>L1</level>: b/l trocars, b/l balloons to "
+     "180 psi, then PMMA 3.5 mL."),
     # no cavity words at all: vertebroplasty
     "Percutaneous vertebroplasty of <level technique=vertebroplasty>T8</level> with 2.5 mL PMMA.",
     # the procedure name alone, kyphoplasty, is an augmentation with a balloon
