@@ -161,7 +161,7 @@ _OCR_ZERO = re.compile(r"(?<![A-BD-KM-RU-Za-z]\d)(?<=\d)O(?=[\d:.]|\b)|(?<=[\d:.
 _OCR_CAPITAL_I = re.compile(r"(?<=[A-Z])(?<!\b[CTLSD])l(?=[A-Z])")
 
 
-def ocr_zeros(text: str) -> str:
+def ocr_misreads(text: str) -> str:
     """The letter O read inside a number as the zero it is, and the small l inside an ALL-CAPS word as the
     capital I it is (same length)."""
     if "O" in text:
@@ -170,10 +170,11 @@ def ocr_zeros(text: str) -> str:
 
 
 def normalize(text: str) -> str:
-    """Return text of the same length with export noise replaced one character for one, line breaks
-    written as markup turned into breaks, spoken punctuation written as marks (padded) and headings run
-    inline starting lines again."""
-    out = bilingual_headings(inline_headings(spoken_punctuation(export_line_breaks(ocr_zeros(text.translate(_TABLE))))))
+    """Return text of the same length with export noise replaced one character for one, OCR misreads inside
+    numbers and ALL-CAPS words corrected, line breaks written as markup turned into breaks, spoken
+    punctuation written as marks (padded), headings run inline starting lines again and bilingual headings
+    read in English."""
+    out = bilingual_headings(inline_headings(spoken_punctuation(export_line_breaks(ocr_misreads(text.translate(_TABLE))))))
     assert len(out) == len(text)
     return out
 

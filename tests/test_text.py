@@ -88,13 +88,13 @@ def test_a_flattened_kyphoplasty_keeps_its_history_out_of_the_session():
 
 
 def test_an_ocr_letter_o_inside_a_number_is_a_zero():
-    from extractor.text import ocr_zeros
+    from extractor.text import ocr_misreads
 
-    assert ocr_zeros("Sedation start 1O:14, end 1O:51; PMMA 2.O mL at T1O") == \
+    assert ocr_misreads("Sedation start 1O:14, end 1O:51; PMMA 2.O mL at T1O") == \
         "Sedation start 10:14, end 10:51; PMMA 2.0 mL at T10"
-    assert ocr_zeros("INDICATlON: BlLATERAL fractures; Tl2 and McGill") == "INDICATION: BILATERAL fractures; Tl2 and McGill"
+    assert ocr_misreads("INDICATlON: BlLATERAL fractures; Tl2 and McGill") == "INDICATION: BILATERAL fractures; Tl2 and McGill"
     # words and water keep their letter
-    assert ocr_zeros("Omnipaque, PO intake, 5 cm H2O") == "Omnipaque, PO intake, 5 cm H2O"
+    assert ocr_misreads("Omnipaque, PO intake, 5 cm H2O") == "Omnipaque, PO intake, 5 cm H2O"
 
 
 def test_bilingual_headings_read_in_english_at_the_same_offsets():

@@ -18,8 +18,8 @@ _BARE_AUGMENT = re.compile(r"augment(?:ed|ation)", re.IGNORECASE)
 OPENING_CHARS = 400  # a title or first heading sits here
 # document type → its rule in patterns/document.json, tried in this order (named in full: the lexicon
 # test checks that every entry is read by the code)
-TYPE_RULES = {"administrative": "type_administrative", "discharge_summary": "type_discharge_summary", "history_and_physical": "type_history_and_physical",
-              "consult": "type_consult", "nursing_note": "type_nursing_note",
+TYPE_RULES = {"administrative": "type_administrative", "discharge_summary": "type_discharge_summary",
+              "history_and_physical": "type_history_and_physical", "consult": "type_consult", "nursing_note": "type_nursing_note",
               "pathology_report": "type_pathology_report", "procedure_report": "type_procedure_report",
               "radiology_report": "type_radiology_report", "clinic_note": "type_clinic_note"}
 

@@ -84,6 +84,10 @@ def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None 
         if not any(e.start == start and e.end == end for e in facts.evidence):
             facts.evidence.append(Evidence(start, end, text[start:end], label, section))
 
+    def observed(match: re.Match, sentence: Sentence) -> None:
+        facts.observer = True
+        keep(match, sentence.start, "SEDATION_OBSERVER", sentence.section)
+
     paragraph = None  # the index of the sedation sentence just read: the next one may go on about it
     for sentence in sentences:
         chunk = unchecked_options_blanked(reading[sentence.start : sentence.end])
@@ -96,8 +100,7 @@ def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None 
             # just described, in a sentence of its own
             observer = cues.regex("observer").search(chunk) if paragraph == sentence.index - 1 else None
             if observer and sentence.section not in NOT_NOW_SECTIONS:
-                facts.observer = True
-                keep(observer, sentence.start, "SEDATION_OBSERVER", sentence.section)
+                observed(observer, sentence)
             paragraph = None
             continue
         paragraph = sentence.index
@@ -126,12 +129,10 @@ def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None 
             # anesthesia words without sedation content (e.g. "local anesthesia" for a needle); a sentence of its
             # own naming the "independent trained observer" is about sedation all the same
             if observer and "observer" in observer.group().lower():
-                facts.observer = True
-                keep(observer, sentence.start, "SEDATION_OBSERVER", sentence.section)
+                observed(observer, sentence)
             continue
         if observer:
-            facts.observer = True
-            keep(observer, sentence.start, "SEDATION_OBSERVER", sentence.section)
+            observed(observer, sentence)
         observer_also_assisted |= bool(cues.regex("observer_also_assisted").search(chunk))
         minutes = cues.regex("sedation_minutes").search(chunk)
         if minutes:

@@ -14,7 +14,7 @@ from ..concerns import ConcernCode
 from ..facts import level_index
 from ..labels import Cue, Modifier, Section
 from ..lexicon import lexicon
-from ..mentions import Mention
+from ..mentions import Mention, Sentence
 from .cues import CAVITY, CEMENT_TYPES, DELIVERY_NAMES, NEGATING, PROC, TREAT, is_negated, is_positive
 from .note_index import Attachment, NoteIndex, Rank
 from .section_roles import FINDING_SECTIONS, HISTORY_SECTIONS, NEGATION_SECTIONS, PLAN_SECTIONS, PROCEDURAL
@@ -133,7 +133,7 @@ def session_stop(index: NoteIndex) -> str | None:
     return stop
 
 
-def session_cancelled(sentences, text: str) -> bool:
+def session_cancelled(sentences: list[Sentence], text: str) -> bool:
     """'The procedure was cancelled.' said of this session (not in a history section): coding rule 22 tells a
     cancellation before any needle (facility 73/74, nothing on the physician claim) from a stop after one."""
     words = lexicon().regex("session_cancelled")
@@ -162,8 +162,9 @@ def biopsied_reason(index: NoteIndex, level: str) -> str:
 def not_treated_reason(index: NoteIndex, level: str) -> str:
     """Why a named level was not treated, by what the note says the level is, most telling first:
     other (corrected away) | aborted | historical (a procedure or cement of another time at the level) |
-    negated (its treatment denied in so many words) | planned | finding (a fracture, lesion or old deformity seen there) | negated (only denied: "no
-    fracture at T9") | other. "T11 was not treated" alone gives no reason: the level's other mentions do."""
+    negated (its treatment denied in so many words) | planned | finding (a fracture, lesion or old deformity
+    seen there) | negated (only denied: "no fracture at T9") | other. "T11 was not treated" alone gives no
+    reason: the level's other mentions do."""
     mentions = index.level_mentions[level]
     mods = set().union(*(m.modifiers for m in mentions)) if mentions else set()
     sections = {m.section for m in mentions}
@@ -191,10 +192,11 @@ def treatment_denied(index: NoteIndex, level: str) -> bool:
     placed at L2"), the denied cue nearest this level; not a bare "not treated" (the level's other mentions say
     why) nor a denied cavity."""
     for m in index.level_mentions[level]:
-        if m.section in NEGATION_SECTIONS and m.modifiers & {Modifier.NEGATED_EXISTENCE, Modifier.NOT_TREATED} \
-                and not one_side(index, m) \
-                and any(x.label in TREAT and is_negated(x) and level in _nearest_levels(index, index.sentence_of(m), x)
-                        for x in index.sentence_of(m).mentions):
+        if m.section not in NEGATION_SECTIONS or not m.modifiers & NEGATING or one_side(index, m):
+            continue
+        sentence = index.sentence_of(m)
+        if any(x.label in TREAT and is_negated(x) and level in _nearest_levels(index, sentence, x)
+               for x in sentence.mentions):
             return True
     return False
 
@@ -202,7 +204,7 @@ def treatment_denied(index: NoteIndex, level: str) -> bool:
 _LINKED = re.compile(r"[\s,/&]*(?:(?:and|or)\b[\s,]*)?", re.IGNORECASE)
 
 
-def _nearest_levels(index: NoteIndex, sentence, cue: Mention) -> set[str]:
+def _nearest_levels(index: NoteIndex, sentence: Sentence, cue: Mention) -> set[str]:
     """The levels of the group of level mentions nearest the cue in its sentence; a group is levels joined
     only by commas, 'and', 'or' ("T11 and T12 kyphoplasty" is both levels')."""
     named = sorted((x for x in sentence.mentions if x.label == Cue.LEVEL), key=lambda x: x.start)
