@@ -82,29 +82,31 @@ class Extractor:
         problem = _check_text(text)
         if problem:
             return error_result(note_id, *problem)
-        if self.gate and not needs_pipeline(text):
-            return self._from_text(text, note_id, date_of_service)
-        return self._from_doc(self.nlp(normalize(text)), text, note_id, date_of_service)
+        normalized = normalize(text)  # read once: the gate, the pipeline and the review model share it
+        if self.gate and not needs_pipeline(text, normalized):
+            return self._from_text(text, normalized, note_id, date_of_service)
+        return self._from_doc(self.nlp(normalized), text, note_id, date_of_service)
 
     def _from_doc(self, doc, text: str, note_id, date_of_service) -> NoteResult:
         from .mentions import doc_to_sentences, token_texts
         from .pipeline.doc_text import doc_text
 
+        normalized = doc_text(doc)  # the Doc holds the note's normal form
         return self._result(lambda: facts_from_sentences(doc_to_sentences(doc, text), text, token_texts(doc).__getitem__,
-                                                         doc_text(doc)),
-                            text, note_id, date_of_service)
+                                                         normalized),
+                            text, normalized, note_id, date_of_service)
 
-    def _from_text(self, text: str, note_id, date_of_service) -> NoteResult:
+    def _from_text(self, text: str, normalized: str, note_id, date_of_service) -> NoteResult:
         """The record of a note the gate lets pass (no cue that could change it): no spaCy Doc."""
-        return self._result(lambda: facts_without_doc(text), text, note_id, date_of_service)
+        return self._result(lambda: facts_without_doc(text), text, normalized, note_id, date_of_service)
 
-    def _result(self, read_facts, text: str, note_id, date_of_service) -> NoteResult:
+    def _result(self, read_facts, text: str, normalized: str, note_id, date_of_service) -> NoteResult:
         try:
             facts = read_facts()
             coding = assign_codes(facts, self.code_set, date_of_service)
         except Exception as exc:  # noqa: BLE001  a bug must not stop a batch; the message never holds note text
             return error_result(note_id, "ProcessingError", f"{type(exc).__name__} while processing note")
-        confidence, review, warnings = score(facts, coding, text)
+        confidence, review, warnings = score(facts, coding, text, normalized)
         return NoteResult(note_id, facts, coding, confidence, review, warnings)
 
     # -- many notes
@@ -166,16 +168,19 @@ def _normalise_items(items: Iterable[Item]) -> Iterator[tuple]:
 
 def _run_chunk(extractor: Extractor, chunk: list[tuple]) -> list[NoteResult]:
     results: list[NoteResult | None] = [None] * len(chunk)
-    good = []
+    good, normalized = [], []
     for k, (note_id, text, dos) in enumerate(chunk):
         problem = _check_text(text) or _check_date(dos)
         if problem:
             results[k] = error_result(note_id, *problem)
-        elif extractor.gate and not needs_pipeline(text):
-            results[k] = extractor._from_text(text, note_id, dos)
+            continue
+        normal_form = normalize(text)
+        if extractor.gate and not needs_pipeline(text, normal_form):
+            results[k] = extractor._from_text(text, normal_form, note_id, dos)
         else:
             good.append(k)
-    docs = extractor.nlp.pipe(normalize(chunk[k][1]) for k in good)
+            normalized.append(normal_form)
+    docs = extractor.nlp.pipe(normalized)
     done = 0
     try:
         for k, doc in zip(good, docs):

@@ -43,9 +43,10 @@ def cue_classes() -> dict[str, tuple]:
     return {name: (rules.regex(name), rules.entries[name].get("text") == AS_GIVEN) for name in CUE_CLASSES}
 
 
-def _found(text: str):
-    """The names of the cue classes found in the note (text: as given), in file order, lazily."""
-    normalised = normalize(text)
+def _found(text: str, normalised: str | None = None):
+    """The names of the cue classes found in the note (text: as given; normalised: its normal form, when the
+    caller has it), in file order, lazily."""
+    normalised = normalize(text) if normalised is None else normalised
     return (name for name, (regex, as_given) in cue_classes().items() if regex.search(text if as_given else normalised))
 
 
@@ -54,9 +55,10 @@ def opening_cues(text: str) -> list[str]:
     return list(_found(text))
 
 
-def needs_pipeline(text: str) -> bool:
-    """Whether the note must go through the spaCy pipeline (text: as given, not empty)."""
-    return next(_found(text), None) is not None or not age_reads_alike(text)
+def needs_pipeline(text: str, normalised: str | None = None) -> bool:
+    """Whether the note must go through the spaCy pipeline (text: as given, not empty; normalised: its
+    normal form, `text.normalize(text)`, when the caller has it)."""
+    return next(_found(text, normalised), None) is not None or not age_reads_alike(text)
 
 
 def age_reads_alike(text: str) -> bool:

@@ -12,13 +12,14 @@ PMMA", "biopsy" must land on the right level. Notes state attributes three ways 
 from __future__ import annotations
 
 from ..facts import level_index
-from ..labels import Cue, cue_kind
+from ..labels import Cue, Modifier, Section, cue_kind
 from ..lexicon import lexicon
 from ..mentions import Mention, Sentence
-from .cues import CAVITY, NON_SEPARATING, NOT_SUBJECT, STOPPED, TREAT, is_positive
+from .cues import CAVITY, NON_SEPARATING, NOT_SUBJECT, STOPPED, TREAT, is_negated, is_positive
 from .note_index import Attachment, NoteIndex, Rank
 from .section_roles import NEGATION_SECTIONS
 
+LINE_ITEM_SECTIONS = frozenset({Section.IMPLANTS})
 CLAUSE_BREAK_DISTANCE = 100  # a ';' between a cue and a level puts the cue this much further away
 BEFORE_LEVEL_DISTANCE = 0.5  # 'bilateral at T9' is nearly as close as 'T9 (bilateral)'
 
@@ -44,7 +45,9 @@ def attach(index: NoteIndex) -> None:
             words = {t: index.token_text(t).lower() for t in range(s.token_start, s.token_end)}
             groups = level_groups(s, levels, words)
             attach_sentence(index, s, groups, inherited=False)
-            current = groups
+            # an implant log's lines stand alone: "screws x 8 (T11, T12, L2, L3)" does not place the next
+            # line's "PMMA bone cement, 1 kit"
+            current = None if s.section in LINE_ITEM_SECTIONS else groups
         elif any(m.label == Cue.ALL_LEVELS for m in s.mentions):
             attach_sentence(index, s, None, inherited=False)
         else:
@@ -84,6 +87,11 @@ def level_groups(s: Sentence, levels: list[Mention], words: dict[int, str] | Non
     return groups
 
 
+def _item_break_between(s: Sentence, cue: Mention, group: list[Mention]) -> bool:
+    lo, hi = sorted((cue.token, group[0].token))
+    return any(lo <= b < hi for b in s.clause_breaks)
+
+
 def _gap_words(index: NoteIndex, lo: int, hi: int) -> list[str]:
     return [w for w in (index.token_text(t).lower() for t in range(lo, hi)) if w.strip()]
 
@@ -119,6 +127,15 @@ def attach_sentence(index: NoteIndex, s: Sentence, subject: list[list[Mention]] 
                 index.by_level[lv].append(Attachment(c, rank))
         return
     first_token = subject[0][0].token
+    # "the balloon was NOT inflated at L1, I chose to inject the cement directly": the denial is of the cavity,
+    # so the level still takes the sentence's filling (a denied treatment or an abort still stops it)
+    cavity_denied_only = not any(x.label in TREAT and is_negated(x) for x in s.mentions) and any(
+        x.label in CAVITY and is_negated(x) for x in s.mentions)
+
+    def stopped(m: Mention) -> bool:
+        mods = m.modifiers & STOPPED
+        return bool(mods) and not (cavity_denied_only and mods == {Modifier.NEGATED_EXISTENCE})
+
     for c in cues:
         # cues of one kind later in the sentence compete ("bilateral at T11, unilateral at T12")
         parallel = any(cue_kind(o.label) == cue_kind(c.label) and o.token > first_token for o in cues)
@@ -130,7 +147,9 @@ def attach_sentence(index: NoteIndex, s: Sentence, subject: list[list[Mention]] 
             best = min(subject, key=lambda g: distance(index, s, c, g))
             targets = [(best, Rank.DIRECT)]
         for g, rank in targets:
-            if c.label in TREAT | CAVITY and all(m.modifiers & STOPPED for m in g):
+            if s.section in LINE_ITEM_SECTIONS and _item_break_between(s, c, g):
+                continue  # "screws (T10, T11); Confidence PMMA, 2 kits": another item of the log
+            if c.label in TREAT | CAVITY and all(stopped(m) for m in g):
                 continue  # "No cement was placed at T9": the cue does not treat T9
             levels = {lv for m in g for lv in m.levels}
             if len(levels) > 1 and rank == Rank.DIRECT:

@@ -38,6 +38,8 @@ _UNCHECKED_OPTION = re.compile(r"\[\s?\][^\[\n]*")
 def unchecked_options_blanked(chunk: str) -> str:
     """The chunk with the options of empty template boxes blanked (same length): "[x] Moderate  [ ] MAC"
     documents moderate sedation, not MAC."""
+    if "[" not in chunk:  # most sentences have no box: spare the regex
+        return chunk
     return _UNCHECKED_OPTION.sub(lambda m: " " * len(m.group()), chunk)
 
 
@@ -91,8 +93,8 @@ def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None 
     paragraph = None  # the index of the sedation sentence just read: the next one may go on about it
     for sentence in sentences:
         chunk = unchecked_options_blanked(reading[sentence.start : sentence.end])
-        age = cues.regex("age").search(chunk)
-        if age and facts.age_years is None:
+        age = cues.regex("age").search(chunk) if facts.age_years is None else None  # the first age read counts
+        if age:
             years = _group(age, "years", "years2", "years3")
             facts.age_years = int(years) if years else 0
         if not cues.regex("sedation_topic").search(chunk) or sentence.section in NOT_NOW_SECTIONS:

@@ -82,6 +82,8 @@ def fill_strength(index: NoteIndex, a: Attachment) -> int:
     if m.label in PROC:
         return 1
     s = index.sentence_of(m)
+    if through_screws(s):
+        return 0
     material = any(x.label in CEMENT_TYPES or x.label == Cue.CEMENT_GENERIC for x in s.mentions if is_positive(x))
     if m.label == Cue.CONVERT_VP:  # "direct cement injection"
         return 2
@@ -91,6 +93,17 @@ def fill_strength(index: NoteIndex, a: Attachment) -> int:
         return 2
     delivered = any(x.label in (Cue.FILL_VERB, Cue.VOLUME) and is_positive(x) for x in s.mentions)
     return 2 if delivered else 1
+
+
+# the rules of patterns/targets.json (label OUT_OF_SCOPE) that say cement went into screws
+SCREW_CEMENT_LITERALS = frozenset({"cement-augmented screws", "cement through screws"})
+
+
+def through_screws(s: Sentence) -> bool:
+    """'PMMA delivered through each screw, 2 mL per screw': the cement augments screws (instrumentation), it
+    fills no body, unless the sentence also names an in-scope procedure or a cavity."""
+    return any(x.label == Cue.OUT_OF_SCOPE and x.literal in SCREW_CEMENT_LITERALS and is_positive(x) for x in s.mentions) \
+        and not any(x.label in PROC | CAVITY and is_positive(x) for x in s.mentions)
 
 
 def delivery_negated(index: NoteIndex, m: Mention) -> bool:

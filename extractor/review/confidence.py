@@ -59,12 +59,14 @@ class Assessment:
     concerns: list[Concern] = field(default_factory=list)  # every concern shown, in `warnings` order
 
 
-def score(facts: NoteFacts, coding: CodingResult, text: str | None = None) -> tuple[float, bool, list[str]]:
-    """(confidence, review, warnings) for one note; `text` (the note as given) enables the model."""
+def score(facts: NoteFacts, coding: CodingResult, text: str | None = None,
+          normalized: str | None = None) -> tuple[float, bool, list[str]]:
+    """(confidence, review, warnings) for one note; `text` (the note as given) enables the model;
+    `normalized` (`text.normalize(text)`, when the caller has it) spares the model normalising it again."""
     model, problem = get_model()
     if model is not None and text is None:
         model, problem = None, "note text not given to score(); rule-based confidence only"
-    view = model.view(text) if model is not None and text is not None else None
+    view = model.view(text, normalized) if model is not None and text is not None else None
     meta = model.meta if model is not None else {}
     a = assess(facts, coding, view, meta, problem)
     return a.confidence, a.review, a.warnings

@@ -208,9 +208,10 @@ class NoteFeatures:
     technique_docs: dict[str, str]  # the technique head's rows, one per level named
 
 
-def featurize(text: str) -> NoteFeatures:
-    """All the model's inputs for one note (the text only; nothing from the rule extractor)."""
-    text = normalize(text)
+def featurize(text: str, normalized: str | None = None) -> NoteFeatures:
+    """All the model's inputs for one note (the text only; nothing from the rule extractor). normalized:
+    `normalize(text)`, when the caller has it (the pipeline's Doc holds it)."""
+    text = normalize(text) if normalized is None else normalized
     low = text.lower()
     mentions = find_levels(text)
     headings = _headings(text)

@@ -57,8 +57,9 @@ class ConfidenceModel:
     def threshold(self) -> float:
         return float(self.meta["review_threshold"])
 
-    def view(self, text: str) -> ModelView:
-        f = featurize(text)
+    def view(self, text: str, normalized: str | None = None) -> ModelView:
+        """normalized: `text.normalize(text)`, when the caller has it."""
+        f = featurize(text, normalized)
         view = ModelView(p_performed=_positive(self.estimators["performed"], [f.note_doc])[0])
         levels = sorted(f.level_docs, key=LEVEL_ORDER.index)
         if levels:

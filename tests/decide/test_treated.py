@@ -23,6 +23,18 @@ from markup import assert_markup
     # a leak denied ("no cement in the foramina") is not a filling denied
     ("PROCEDURE: CT guided sacroplasty of the <level>sacrum</level>.\nTECHNIQUE: needles into both sacral alae; "
      "PMMA was injected, 4 mL each side. Post procedure CT: good fill, no cement in the S1 or S2 foramina."),
+    # a denied inflation in the sentence that fills the level directly: the level is treated, by vertebroplasty
+    ("Kyphoplasty of <level technique=augmentation>T12</level>: balloons inflated, PMMA 4 mL.\nAt "
+     "<level technique=vertebroplasty>L1</level> the balloon could not be advanced, so the balloon was NOT "
+     "inflated at L1, I chose to inject the cement directly, 2 cc of PMMA."),
+    # an implant log's lines stand alone: the cement line does not fill the screw levels of the line before
+    ("PROCEDURE: Pedicle screws <level not_treated=other>T11</level> and <level not_treated=other>L2</level>. "
+     "Kyphoplasty of <level>L1</level>.\nIMPLANTS:\n- screws x 4 (T11, L2 bilaterally)\n- Kyphon PMMA bone "
+     "cement, 1 kit\nTECHNIQUE: balloons inflated at L1, PMMA 5 mL injected into L1."),
+    # cement delivered through screws augments the screws (instrumentation), it fills no body
+    ("PROCEDURE: fenestrated pedicle screws at <level not_treated=other>L1</level> and "
+     "<level not_treated=other>L3</level>; vertebroplasty of <level>L2</level>.\nTECHNIQUE: screws placed at L1 and "
+     "L3. PMMA delivered through each screw, about 2 mL per screw. At L2 PMMA 3 mL was injected directly."),
     # a procedure title alone is the plan, not proof of filling: a session stopped before cement treats nothing
     pytest.param(
         "PROCEDURE: Vertebroplasty of <level not_treated=aborted>L1</level>.\n"

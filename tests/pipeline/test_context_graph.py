@@ -59,3 +59,25 @@ def test_unsorted_targets_fall_back_to_the_stock_loop(targets_sorted):
     rebuilt = FastConTextGraph(targets=targets, modifiers=list(graph.modifiers), prune_on_modifier_overlap=False)
     rebuilt.apply_modifiers()
     assert {(t.start, m.modifier_span) for t, m in rebuilt.edges} == expected
+
+
+def test_idle_scope_ends_are_not_built_and_change_nothing(monkeypatch):
+    """Scope ends (TERMINATE, CLAUSE_END) of a sentence with no other modifier are left out: the same edges
+    and flags as building every one."""
+    from extractor.pipeline.context import context as context_module
+
+    nlp = get_pipeline()
+    all_texts = texts()
+    kept = [graph_view(doc)[1:] for doc in nlp.pipe(all_texts)]
+    monkeypatch.setattr(context_module, "_without_idle_scope_ends", lambda doc, matches, max_scope: matches)
+    every = [graph_view(doc)[1:] for doc in nlp.pipe(all_texts)]
+    for text_index, (expected, got) in enumerate(zip(every, kept)):
+        assert got == expected, text_index
+
+
+def test_scope_ends_kept_only_where_a_modifier_needs_them():
+    doc = get_pipeline()("Access at T12, left side, 11 gauge. No cement at L1, but T12 was filled.")
+    ends = [doc[m.modifier_span[0]].sent.start for m in doc._.context_graph.modifiers
+            if m.category in ("CLAUSE_END", "TERMINATE")]
+    second = list(doc.sents)[1].start
+    assert ends and all(start == second for start in ends)  # the commas of the first sentence end nothing

@@ -21,3 +21,14 @@ def test_level_finder_notations():
     assert found == {"T11", "T12", "L1", "sacrum", "C2"}
     ranges = [m for m in features.find_levels("kyphoplasty T11-L1") if m.is_range]
     assert ranges and ranges[0].levels == ("T11", "T12", "L1")
+
+
+def test_a_given_normal_form_is_read_as_the_note_would_be():
+    # the pipeline's Doc holds the note's normal form: the model reads it instead of normalising again
+    from extractor.text import normalize
+
+    noisy = "PROCEDURE:\\nVertebroplasty at Tl2 comma 2.O mL PMMA period\\nHISTORY:\\nT9 kyphoplasty in 2019 period"
+    assert features.featurize(noisy, normalize(noisy)) == features.featurize(noisy)
+    # the given form is what is read, not the text
+    assert features.featurize("", normalize(noisy)) == features.featurize(noisy)
+    assert features.featurize(noisy, "") != features.featurize(noisy)

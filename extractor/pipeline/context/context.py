@@ -7,13 +7,16 @@ ConTextGraph; `tests/pipeline/test_context_graph.py` checks the two give the sam
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from medspacy.context import ConText
 from medspacy.context.context_modifier import ConTextModifier
 from medspacy.context.context_rule import ConTextRule
+from spacy.attrs import SENT_START
 from spacy.tokens import Doc
 
 from ..medspacy_patches import doc_codecs  # noqa: F401  (a Doc with modifiers can cross processes)
-from ..medspacy_patches.context_graph import FastConTextGraph
+from ..medspacy_patches.context_graph import CLAUSE_END, FastConTextGraph
 from ..medspacy_patches.regex_matcher import fast_medspacy_matcher
 from ..resources import read_rule_dicts, read_saved_rules, write_rules
 
@@ -78,8 +81,8 @@ class SpinecodeContext(ConText):
         graph.targets = targets
         graph.modifiers = []
         matcher = self._ConText__matcher
-        for match_id, start, end in matcher(doc):
-            rule = matcher.rule_map[self.nlp.vocab[match_id].text]
+        matches = [(matcher.rule_map[self.nlp.vocab[match_id].text], start, end) for match_id, start, end in matcher(doc)]
+        for rule, start, end in _without_idle_scope_ends(doc, matches, self.max_scope):
             graph.modifiers.append(ConTextModifier(rule, start, end, doc, max_scope=self.max_scope))
         graph.update_scopes()
         graph.apply_modifiers()
@@ -89,3 +92,32 @@ class SpinecodeContext(ConText):
             self.set_context_attributes(graph.edges)
         doc._.context_graph = graph
         return doc
+
+
+def _ends_scopes(rule: ConTextRule) -> bool:
+    """A rule that only ends other rules' scopes: it modifies no target (TERMINATE, and the CLAUSE_END pseudo)."""
+    return rule.direction.upper() == "TERMINATE" or rule.category.upper() == CLAUSE_END
+
+
+def _without_idle_scope_ends(doc: Doc, matches: list[tuple], max_scope: int | None) -> list[tuple]:
+    """The matches, less the scope ends of sentences where no other modifier starts or ends (most commas).
+
+    Without a ConText-wide max_scope every scope lies inside the sentence of its modifier's first token, so
+    a scope end can only limit a modifier of its own sentence: elsewhere it changes no scope and, modifying
+    no target, no edge (tests/pipeline/test_context_graph.py compares with the stock graph). Building it
+    is most of ConText's time on a note of many commas.
+    """
+    if max_scope or not any(_ends_scopes(rule) for rule, _, _ in matches):
+        return matches
+    starts = [i for i, flag in enumerate(doc.to_array([SENT_START]).tolist()) if flag == 1]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+
+    def sentence(i: int) -> int:
+        return bisect_right(starts, i) - 1
+
+    busy = set()
+    for rule, start, end in matches:
+        if not _ends_scopes(rule):
+            busy.update((sentence(start), sentence(max(start, end - 1))))
+    return [m for m in matches if not _ends_scopes(m[0]) or sentence(m[1]) in busy]
