@@ -122,6 +122,34 @@ def inline_headings(text: str) -> str:
     return _INLINE_HEADING.sub(_heading_break, text)
 
 
+# An AI scribe or a wiki-like editor writes markdown: "**Procedure:** ...", a bold line alone as a heading
+# ("**Indication**"), "## Plan". In a note that does this at least twice the marks become spaces (same length),
+# and a bold line alone ends with a colon, so the sectioner reads the headings.
+_MD_BOLD_LINE = re.compile(r"(?m)^([ \t]*)\*\*([^*\n]{1,60}?)\*\*([ \t]*)$")
+_MD_BOLD = re.compile(r"\*\*(?=[^*\s])([^*\n]{1,120}?)(?<=[^*\s])\*\*")
+_MD_ATX_HEADING = re.compile(r"(?m)^([ \t]*)(#{1,6})([ \t]+)(?=\S)")
+MARKDOWN_MARKS_MIN = 2
+
+
+def _bold_line(m: re.Match) -> str:
+    words = m.group(2)
+    if words.rstrip().endswith(":"):
+        return m.group(1) + "  " + words + "  " + m.group(3)
+    return m.group(1) + "  " + words + ": " + m.group(3)
+
+
+def markdown_marks(text: str) -> str:
+    """'**Procedure:** ...', '**Indication**' and '## Plan' read as plain headings (same length), when the
+    note writes markdown at least twice."""
+    if "**" not in text and "#" not in text:
+        return text
+    if len(_MD_BOLD.findall(text)) + len(_MD_ATX_HEADING.findall(text)) < MARKDOWN_MARKS_MIN:
+        return text
+    text = _MD_BOLD_LINE.sub(_bold_line, text)
+    text = _MD_BOLD.sub(lambda m: "  " + m.group(1) + "  ", text)
+    return _MD_ATX_HEADING.sub(lambda m: m.group(1) + " " * len(m.group(2)) + m.group(3), text)
+
+
 # A bilingual record writes each heading twice, the local language first ("PROCEDIMIENTO / PROCEDURE:"); in a
 # note that does this on several lines, the first wording becomes spaces (same length) so the English
 # heading opens its line for the sectioner.
@@ -172,9 +200,10 @@ def ocr_misreads(text: str) -> str:
 def normalize(text: str) -> str:
     """Return text of the same length with export noise replaced one character for one, OCR misreads inside
     numbers and ALL-CAPS words corrected, line breaks written as markup turned into breaks, spoken
-    punctuation written as marks (padded), headings run inline starting lines again and bilingual headings
-    read in English."""
-    out = bilingual_headings(inline_headings(spoken_punctuation(export_line_breaks(ocr_misreads(text.translate(_TABLE))))))
+    punctuation written as marks (padded), markdown marks as spaces, headings run inline starting lines again
+    and bilingual headings read in English."""
+    out = bilingual_headings(inline_headings(markdown_marks(spoken_punctuation(export_line_breaks(
+        ocr_misreads(text.translate(_TABLE)))))))
     assert len(out) == len(text)
     return out
 

@@ -106,3 +106,23 @@ def test_bilingual_headings_read_in_english_at_the_same_offsets():
     assert [p["level"] for p in record["procedures"]] == ["T12"]
     # one such line is a title, not a bilingual record
     assert normalize("RELATORIO / REPORT: done") == "RELATORIO / REPORT: done"
+
+
+def test_markdown_headings_read_as_plain_headings_at_the_same_offsets():
+    from extractor.text import markdown_marks
+
+    note = "**Procedure:** kyphoplasty of L1\n**Indication**\n- L1 fracture\n## Plan\nfollow-up"
+    out = markdown_marks(note)
+    assert len(out) == len(note)
+    assert out.splitlines() == ["  Procedure:   kyphoplasty of L1", "  Indication: ", "- L1 fracture", "   Plan",
+                                "follow-up"]
+    assert markdown_marks("One **bold** word only.") == "One **bold** word only."  # once is emphasis, not markup
+
+
+def test_an_ai_scribe_note_reads_its_sections(extractor):
+    # without its headings the history's "L2 kyphoplasty with 4 mL PMMA" would read as a second treated level
+    note = ("**Procedure Note**\n**Past Medical History**\n- L2 kyphoplasty with 4 mL PMMA.\n**Technique**\n"
+            "- Bilateral balloon kyphoplasty of T12, balloons inflated, 4 mL PMMA.\n")
+    record = extractor.extract(note).to_dict()
+    assert [p["level"] for p in record["procedures"]] == ["T12"]
+    assert {n["level"]: n["reason"] for n in record["not_treated"]} == {"L2": "historical"}

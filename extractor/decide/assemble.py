@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..concerns import ConcernCode, forces_review, messages
 from ..facts import NoteFacts, NotTreated, ServiceDate, level_index
 from ..labels import Cue
-from ..mentions import Sentence
+from ..mentions import Mention, Sentence
 from ..text import noise
 from .ablation import ABLATION_LITERAL, is_ablation_of_session, session_ablation
 from .attachment import attach
@@ -117,7 +118,8 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
             evidence = index.correction_evidence[level]
             not_treated.append(NotTreated(level, "other", [as_evidence(evidence, "LEVEL")], stated=True))
             continue
-        if is_reference_only(index.level_mentions[level]):
+        if is_reference_only(index.level_mentions[level]) or all(
+                unchecked_option(text, m) for m in index.level_mentions[level]):
             continue
         first = index.level_mentions[level][0]
         if level in biopsied:
@@ -187,3 +189,13 @@ def _stated_date(text: str) -> ServiceDate | None:
         return None
     day, evidence = found
     return ServiceDate(day.isoformat(), "note", evidence)
+
+
+# an empty template box just before the mention on its line: "[ ] Sacroplasty" is an option not chosen
+_EMPTY_BOX_BEFORE = re.compile(r"\[\s?\][ \t]*$")
+
+
+def unchecked_option(text: str, m: Mention) -> bool:
+    """The mention is a template option whose box is empty: it names nothing the note is about."""
+    line_start = text.rfind("\n", 0, m.start) + 1
+    return _EMPTY_BOX_BEFORE.search(text, line_start, m.start) is not None

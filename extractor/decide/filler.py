@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from ..labels import Cue
 from ..lexicon import lexicon
-from .cues import CEMENT_TYPES
+from .cues import CEMENT_TYPES, is_positive
 from .note_index import Attachment, NoteIndex, Rank, most_specific, positive_cues
 from .section_roles import PROCEDURAL
 
@@ -32,6 +32,19 @@ def decide_cement(attachments: list[Attachment]) -> tuple[str | None, list[Attac
     value = max(counts, key=lambda k: (counts[k], max(a.mention.start for a in cues
                                                         if CEMENT_TYPES[a.mention.label] == k)))
     return value, [a for a in cues if CEMENT_TYPES[a.mention.label] == value]
+
+
+def note_cement(index: NoteIndex, attachments: list[Attachment]) -> tuple[str | None, list[Attachment]]:
+    """A level filled with "the cement" takes the note's one named filler ("Preparation of Vertecem V+ cement
+    (PMMA). Injection of the cement: Th-6 2.0 ml, ..."): only when the session names exactly one type."""
+    if not any(a.mention.label == Cue.CEMENT_GENERIC and is_positive(a.mention) for a in attachments):
+        return None, []
+    typed = [m for s in index.sentences for m in s.mentions
+             if m.label in CEMENT_TYPES and is_positive(m) and m.section in PROCEDURAL]
+    kinds = {CEMENT_TYPES[m.label] for m in typed}
+    if len(kinds) != 1:
+        return None, []
+    return kinds.pop(), [Attachment(typed[0], Rank.ALL)]
 
 
 def filler_volumes(index: NoteIndex, attachments: list[Attachment], single: bool) -> list[Attachment]:

@@ -6,7 +6,7 @@ from ..facts import LevelFacts
 from ..mentions import Mention
 from .approach import decide_approach, decide_side
 from .biopsy import BIOPSY_EVIDENCE, biopsy_cues
-from .filler import decide_cement, decide_volume
+from .filler import decide_cement, decide_volume, note_cement
 from .guidance import decide_guidance
 from .note_index import Attachment, NoteIndex, as_evidence, dedupe_evidence
 from .technique import decide_technique
@@ -21,6 +21,8 @@ def level_facts(index: NoteIndex, level: str, candidates: list[Mention], attachm
     approach, approach_cues = decide_approach(attachments)
     side, side_cues = decide_side(attachments) if approach == "unilateral" else (None, [])
     cement, cement_cues = decide_cement(attachments)
+    if cement is None:
+        cement, cement_cues = note_cement(index, attachments)
     volume, volume_cues = decide_volume(index, attachments, single, approach)
     biopsy = biopsy_cues(attachments)
     evidence = [as_evidence(m, "LEVEL") for m in candidates]

@@ -189,14 +189,22 @@ def not_treated_reason(index: NoteIndex, level: str) -> str:
         return "historical"
     if treatment_denied(index, level):  # "No augmentation was performed at T10", whatever else it is
         return "negated"
-    if Modifier.HYPOTHETICAL in mods or sections & PLAN_SECTIONS:
+    if Modifier.HYPOTHETICAL in mods or planned_treatment(index, mentions):
         return "planned"
     asserted = [m for m in mentions if not m.modifiers & NEGATING]
     if Modifier.FINDING in mods or Modifier.HISTORICAL in mods or (asserted and sections & FINDING_SECTIONS):
         return "finding"
     if mods & NEGATING:
         return "negated"
-    return "other"
+    # a level named in the plan with no procedure ("radiation oncology for T10", "T12 normal") is what it is
+    # above; named there and nothing else, the plan is all the note says of it
+    return "planned" if sections & PLAN_SECTIONS else "other"
+
+
+def planned_treatment(index: NoteIndex, mentions: list[Mention]) -> bool:
+    """Some mention in a plan section shares its sentence with a procedure, cavity, filler or needle cue."""
+    return any(m.section in PLAN_SECTIONS and any(x.label in TREAT | CAVITY | {Cue.NEEDLE}
+                                                  for x in index.sentence_of(m).mentions) for m in mentions)
 
 
 def treatment_denied(index: NoteIndex, level: str) -> bool:

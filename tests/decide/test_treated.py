@@ -158,6 +158,18 @@ def test_a_session_cancelled_before_any_needle(extractor, text, cancelled):
 
 
 @pytest.mark.parametrize("text, level, reason", [
+    # a plan that names the level without a procedure ("radiation oncology for T10") does not plan its treatment
+    (("FINDINGS: small T10 myeloma lesion without fracture.\nPROCEDURE: Vertebroplasty of L1 with 3 mL PMMA.\n"
+      "PLAN: radiation oncology for T10."), "T10", "finding"),
+    (("PROCEDURE: Vertebroplasty of L1 with 3 mL PMMA.\nPLAN: kyphoplasty of T10 next week."), "T10", "planned"),
+    # prep and drape extents and counting landmarks name no treated or untreated body
+    (("PROCEDURE: Vertebroplasty of T9 with 3 mL PMMA. Prepped and draped from mid-thoracic to sacrum. The level "
+      "was confirmed by counting both from the sacrum and from T12."), "sacrum", None),
+    # an option whose template box is empty names nothing
+    ("PROCEDURE:\n[x] Vertebroplasty\n[ ] Sacroplasty\nVertebroplasty of L1 with 3 mL PMMA.", "sacrum", None),
+    # a biomarker is not a level
+    ("PROCEDURE: Vertebroplasty of T12 with 3 mL PMMA and biopsy. Tissue for PD-L1 and molecular testing.", "L1",
+     None),
     # its treatment denied in so many words, whatever else the level is
     (("FINDINGS: bone bruise at T10 without height loss.\nPROCEDURE: Kyphoplasty of T11 with balloons and 4 mL "
       "PMMA. No augmentation was performed at T10."), "T10", "negated"),
@@ -175,8 +187,10 @@ def test_a_session_cancelled_before_any_needle(extractor, text, cancelled):
       "were not addressed."), "T9", "finding"),
 ])
 def test_the_reason_a_named_level_was_not_treated(extractor, text, level, reason):
+    """reason None: the level is not listed at all (it names no vertebral body the note is about)."""
     record = extractor.extract(text).to_dict()
-    assert {n["level"]: n["reason"] for n in record["not_treated"]}[level] == reason
+    assert {n["level"]: n["reason"] for n in record["not_treated"]}.get(level) == reason
+    assert level not in {p["level"] for p in record["procedures"]}
 
 
 def test_a_level_named_only_in_the_title_over_a_narrative_of_another_is_a_conflict(extractor):
