@@ -27,6 +27,7 @@ from .treated import (
     filler_denied,
     is_reference_only,
     not_treated_reason,
+    retold_reason,
     session_cancelled,
     session_stop,
     treated_levels,
@@ -69,6 +70,7 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
 
     document = read_document(text, mentions)
     treated_rows = treated_levels(index, sacro_note)
+    retold: set[str] = set()
     other_family = [m for m in mentions if m.label == Cue.OUT_OF_SCOPE and is_positive(m) and m.section in PROCEDURAL
                     and m.literal != ABLATION_LITERAL]  # tumor ablation then cement is a vertebroplasty
     if treated_rows and not document.in_scope_procedure and other_family:
@@ -96,6 +98,10 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
         index.concern(ConcernCode.DOCUMENT_NOT_IN_SCOPE, f"{kind}: levels read as treated, but the "
                       "document records no vertebroplasty, augmentation or sacroplasty of its own session; "
                       "none is coded")
+        # what a retold procedure treated was treated in another session: historical here (an imaging or
+        # pathology report's levels stay findings)
+        if document.type not in ("radiology_report", "pathology_report"):
+            retold = {row[0] for row in treated_rows}
         treated_rows = []
     single = len(treated_rows) == 1
     treated = [level_facts(index, level, candidates, attachments, fill, imaging, single)
@@ -126,6 +132,8 @@ def facts_from_sentences(sentences: list[Sentence], text: str, token_text: Calla
             reason = biopsied_reason(index, level)
         else:
             reason = not_treated_reason(index, level)
+        if level in retold:
+            reason = retold_reason(index, level, reason)
         stated = reason == "aborted" and filler_denied(index, level)
         not_treated.append(NotTreated(level, reason, [as_evidence(first, "LEVEL")], stated=stated))
 

@@ -9,6 +9,7 @@ it is used).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..concerns import ConcernCode
 from ..facts import level_index
@@ -167,7 +168,8 @@ def biopsied_reason(index: NoteIndex, level: str) -> str:
     mods = set().union(*(m.modifiers for m in index.level_mentions[level]))
     if Modifier.ABORTED in mods or strong_negative(index, level) == "aborted":
         return "aborted"
-    if Modifier.HYPOTHETICAL in mods:
+    if Modifier.HYPOTHETICAL in mods or planned_treatment(index, index.level_mentions[level]) \
+            or deferred_treatment(index, level):  # "PLAN: vertebroplasty of T10 pending pathology"
         return "planned"
     return "other"
 
@@ -189,7 +191,11 @@ def not_treated_reason(index: NoteIndex, level: str) -> str:
         return "historical"
     if treatment_denied(index, level):  # "No augmentation was performed at T10", whatever else it is
         return "negated"
-    if Modifier.HYPOTHETICAL in mods or planned_treatment(index, mentions):
+    if planned_treatment(index, mentions) or deferred_treatment(index, level):
+        return "planned"  # before prior care: a braced fracture now scheduled for kyphoplasty is planned
+    if prior_other_care(index, level):
+        return "historical"
+    if Modifier.HYPOTHETICAL in mods:
         return "planned"
     asserted = [m for m in mentions if not m.modifiers & NEGATING]
     if Modifier.FINDING in mods or Modifier.HISTORICAL in mods or (asserted and sections & FINDING_SECTIONS):
@@ -201,10 +207,60 @@ def not_treated_reason(index: NoteIndex, level: str) -> str:
     return "planned" if sections & PLAN_SECTIONS else "other"
 
 
+def retold_reason(index: NoteIndex, level: str, reason: str) -> str:
+    """The reason for a level that a retold procedure treated (a discharge summary's or a clinic note's
+    account of a kyphoplasty): it was treated in another session, historical, unless the note denies that
+    treatment or plans it in so many words."""
+    if reason in ("negated", "aborted"):
+        return reason
+    if reason == "planned" and (planned_treatment(index, index.level_mentions[level])
+                                or deferred_treatment(index, level)):
+        return reason
+    return "historical"
+
+
 def planned_treatment(index: NoteIndex, mentions: list[Mention]) -> bool:
     """Some mention in a plan section shares its sentence with a procedure, cavity, filler or needle cue."""
     return any(m.section in PLAN_SECTIONS and any(x.label in TREAT | CAVITY | {Cue.NEEDLE}
                                                   for x in index.sentence_of(m).mentions) for m in mentions)
+
+
+def deferred_treatment(index: NoteIndex, level: str) -> bool:
+    """A treatment put off to another session in the sentence of a mention, the level nearest the phrase:
+    "L2 ... could be treated at a later session", "C7 ...; will be considered for a similar procedure at a
+    later date" (lexicon deferred_treatment)."""
+    return _said_of_level(index, level, "deferred_treatment")
+
+
+def prior_other_care(index: NoteIndex, level: str) -> bool:
+    """Care of another kind given to the level before, said in a past-tense way: radiotherapy, a brace,
+    conservative management ("Previously treated T9 with radiation only", "2015: T5 fracture, managed with
+    bracing alone"); the level was dealt with at another time, not merely seen (lexicon prior_other_care)."""
+    return _said_of_level(index, level, "prior_other_care", past_only=True)
+
+
+def _said_of_level(index: NoteIndex, level: str, entry: str, past_only: bool = False) -> bool:
+    """A match of the lexicon entry in the sentence of a mention of the level, the level among the group of
+    levels nearest the match; past_only: only mentions marked past or in a history section, in a sentence that
+    proposes no care (lexicon proposed_care)."""
+    pattern = lexicon().regex(entry)
+    for m in index.level_mentions[level]:
+        if past_only and (Modifier.HYPOTHETICAL in m.modifiers or not (
+                Modifier.HISTORICAL in m.modifiers or m.section in HISTORY_SECTIONS)):
+            continue
+        sentence = index.sentence_of(m)
+        if past_only and lexicon().regex("proposed_care").search(index.text, sentence.start, sentence.end):
+            continue
+        for found in pattern.finditer(index.text, sentence.start, sentence.end):
+            if level in _nearest_levels(index, sentence, _Span(found.start(), found.end())):
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
 
 
 def treatment_denied(index: NoteIndex, level: str) -> bool:

@@ -74,6 +74,9 @@ def test_a_level_named_only_inside_a_range_is_a_concern_of_the_facts(extractor):
     # the treatment comes later
     (("PROCEDURE: CT-guided biopsy of T10 was obtained. Vertebroplasty of T10 will be scheduled after the "
       "pathology results."), "planned"),
+    # a plan section that names the level's treatment, after its biopsy
+    (("PROCEDURE: Vertebroplasty of T11 with 3 mL PMMA. A core biopsy of T10 was obtained.\nPLAN: "
+      "vertebroplasty of T10 pending pathology."), "planned"),
 ])
 def test_a_biopsied_level_is_listed_as_not_treated_with_its_reason(extractor, text, reason):
     record = extractor.extract(text).to_dict()
@@ -118,6 +121,16 @@ def test_a_level_of_the_last_session_is_historical(extractor):
         "bx (benign bx obtained at L1 last session). PMMA injected: total 3.8 mL.").to_dict()
     assert [p["level"] for p in record["procedures"]] == ["T12"]
     assert {n["level"]: n["reason"] for n in record["not_treated"]} == {"L1": "historical"}
+
+
+def test_a_level_a_retold_procedure_treated_is_historical(extractor):
+    # phenomenon: a discharge summary retells the kyphoplasty of its stay; no level is treated by this record,
+    # and the level it tells of was treated in another session
+    record = extractor.extract(
+        "DISCHARGE SUMMARY\nHospital course: acute L2 fracture. On hospital day 2 she underwent L2 balloon "
+        "kyphoplasty by IR; balloons were inflated and 4 mL of PMMA was injected. Discharged home.").to_dict()
+    assert record["procedures"] == [] and record["codes"] == []
+    assert {n["level"]: n["reason"] for n in record["not_treated"]} == {"L2": "historical"}
 
 
 @pytest.mark.parametrize("markup", [
@@ -185,6 +198,22 @@ def test_a_session_cancelled_before_any_needle(extractor, text, cancelled):
     # a denial of another level's treatment in the same sentence is not this one's
     (("PROCEDURE: Vertebroplasty of L1 with 3 mL PMMA.\nIMPRESSION: Prior L3 augmentation and chronic T9 wedging "
       "were not addressed."), "T9", "finding"),
+    # care of another kind given before (radiotherapy, a brace) makes the level historical, not a finding
+    (("HISTORY: palliative radiotherapy to a painful T4 lesion, 20 Gy in 5 fractions, last spring.\nPROCEDURE: "
+      "Vertebroplasty of L1 with 3 mL PMMA."), "T4", "historical"),
+    (("HISTORY: T7 compression fracture in 2015, managed with bracing alone.\nPROCEDURE: Vertebroplasty of L1 "
+      "with 3 mL PMMA."), "T7", "historical"),
+    # ... but care proposed or referred (a department, a plan, "to be treated") is none given
+    (("HISTORY: a lytic L4 lesion without fracture is being referred for consideration of radiation.\n"
+      "PROCEDURE: Vertebroplasty of L1 with 3 mL PMMA."), "L4", "finding"),
+    (("HISTORY: small T6 deposit without fracture, discussed with radiation oncology.\nPROCEDURE: "
+      "Vertebroplasty of L1 with 3 mL PMMA."), "T6", "finding"),
+    # ... and a braced fracture now scheduled for kyphoplasty is planned
+    (("HISTORY: T9 fracture, sent home with a TLSO.\nPROCEDURE: Vertebroplasty of L1 with 3 mL PMMA.\n"
+      "PLAN: kyphoplasty of T9 next week."), "T9", "planned"),
+    # a treatment put off to another session plans the level
+    (("FINDINGS: acute L3 fracture with edema.\nPROCEDURE: Kyphoplasty of L1 with balloons and 4 mL PMMA.\n"
+      "IMPRESSION: L3 could be treated at a later session if pain persists."), "L3", "planned"),
 ])
 def test_the_reason_a_named_level_was_not_treated(extractor, text, level, reason):
     """reason None: the level is not listed at all (it names no vertebral body the note is about)."""
