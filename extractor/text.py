@@ -55,7 +55,9 @@ _SPOKEN_MARKS = (
     (re.compile(r"(?<!sigmoid)(?<!transverse)(?<!ascending)(?<!descending)[ \t]+colon\b", re.IGNORECASE), ":"),
     (re.compile(r"[ \t]+semicolon\b", re.IGNORECASE), ";"),
 )
-_SPOKEN_CUE = re.compile(r"\b(?:full\s+stop|new\s+paragraph|new\s+line)\b", re.IGNORECASE)
+# written to start with its first letter, so that re skips ahead to it (same matches as
+# r"\b(?:full\s+stop|new\s+paragraph|new\s+line)\b", IGNORECASE)
+_SPOKEN_CUE = re.compile(r"[fFnN](?<=\b[fFnN])(?:(?i:ull\s+stop)|(?i:ew\s+(?:paragraph|line)))\b")
 SPOKEN_MARKS_MIN = 3  # "full stop" / "new paragraph" said this often: the note is raw dictation
 
 
@@ -91,7 +93,8 @@ def _breaks(match: re.Match) -> str:
 
 def export_line_breaks(text: str) -> str:
     """Line breaks written as markup by HL7, CSV/JSON cells or RTF, as real line breaks (same length)."""
-    if _HL7.search(text[:2000]):
+    head = text[:2000]
+    if ("MSH|" in head or "OBX|" in head) and _HL7.search(head):
         text = _HL7_BREAK.sub(_breaks, text)
     escaped = len(_ESCAPED_BREAK.findall(text))
     if escaped >= ESCAPED_BREAKS_MIN and escaped > text.count("\n"):
@@ -106,7 +109,8 @@ def export_line_breaks(text: str) -> str:
 # its colon, "...C6-C7.,PROCEDURE PERFORMED,1.  Anterior ..."). In a note that does
 # this more often than it starts lines, the separator before each ALL-CAPS heading becomes a line break
 # (same length), so the sectioner sees headings at line starts again.
-_INLINE_HEADING = re.compile(r"(?:,[ ]*|(?<=[.;])[ ]{1,4})(?=[A-Z][A-Z /&()'-]{2,60}(?::|,[ ]*1\.))")
+# each branch starts with its literal (a lookbehind first would make re try every position)
+_INLINE_HEADING = re.compile(r"(?:,[ ]*|[ ](?<=[.;][ ])[ ]{0,3})(?=[A-Z][A-Z /&()'-]{2,60}(?::|,[ ]*1\.))")
 INLINE_HEADINGS_MIN = 3
 
 
@@ -183,10 +187,11 @@ def noise(text: str) -> list[str]:
 
 # an OCR pass reads a zero as the letter O inside numbers ("1O:14", "2.O mL", "T1O"): between digits (or a
 # digit and a clock's colon or a decimal point) it is a zero, one character for one; not water's "H2O"
-_OCR_ZERO = re.compile(r"(?<![A-BD-KM-RU-Za-z]\d)(?<=\d)O(?=[\d:.]|\b)|(?<=[\d:.])O(?=\d)|(?<=\d[:.])O\b")
+# (each branch starts with the O and looks behind it, so that re skips ahead to an O)
+_OCR_ZERO = re.compile(r"O(?<![A-BD-KM-RU-Za-z]\dO)(?<=\dO)(?=[\d:.]|\b)|O(?<=[\d:.]O)(?=\d)|O(?<=\d[:.]O)\b")
 # ... and a capital I inside an ALL-CAPS word as a small l ("INDICATlON", "BlLATERAL"), so headings read; not
 # a level's "TlO" (T10), which the level grammar reads
-_OCR_CAPITAL_I = re.compile(r"(?<=[A-Z])(?<!\b[CTLSD])l(?=[A-Z])")
+_OCR_CAPITAL_I = re.compile(r"l(?<=[A-Z]l)(?<!\b[CTLSD]l)(?=[A-Z])")
 
 
 def ocr_misreads(text: str) -> str:

@@ -1,7 +1,14 @@
 """Text normalisation (extractor/text.py): same length always; spoken punctuation of raw dictation as marks."""
 
+import re
+from pathlib import Path
+
+import pytest
+
 from extractor.api import Extractor
 from extractor.text import normalize
+
+CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 
 DICTATED = ("procedure colon percutaneous vertebroplasty sea six via right anterolateral approach full stop new "
             "paragraph technique colon an eleven gauge needle was passed onto the sea six body full stop then PMMA "
@@ -126,3 +133,30 @@ def test_an_ai_scribe_note_reads_its_sections(extractor):
     record = extractor.extract(note).to_dict()
     assert [p["level"] for p in record["procedures"]] == ["T12"]
     assert {n["level"]: n["reason"] for n in record["not_treated"]} == {"L2": "historical"}
+
+
+# The normaliser's regexes are written to start with a literal so that re skips ahead to it; each must find
+# exactly what its plainly written form (a lookbehind first) finds.
+_PLAIN_FORMS = {
+    "_OCR_ZERO": r"(?<![A-BD-KM-RU-Za-z]\d)(?<=\d)O(?=[\d:.]|\b)|(?<=[\d:.])O(?=\d)|(?<=\d[:.])O\b",
+    "_OCR_CAPITAL_I": r"(?<=[A-Z])(?<!\b[CTLSD])l(?=[A-Z])",
+    "_SPOKEN_CUE": r"(?i)\b(?:full\s+stop|new\s+paragraph|new\s+line)\b",
+    "_INLINE_HEADING": r"(?:,[ ]*|(?<=[.;])[ ]{1,4})(?=[A-Z][A-Z /&()'-]{2,60}(?::|,[ ]*1\.))",
+}
+_TRICKY = [
+    "1O:14 2.O mL T1O H2O O2 at 10.O, 3O0 O 1.O. C1O,L2O XO1 B2O 9O",
+    "INDICATlON: BlLATERAL TlO Tl2 Cl Ll Sl Dl Al LlMB xlX lAB",
+    "biopsy full stop new paragraph procedure colon Full  Stop. NEW LINE unfull stop renew line new lines",
+    "fracture.,PROCEDURE:,  Kyphoplasty. FINDINGS:  x;  PLAN, 1. rest.     DIAGNOSIS: a,B: c,PROCEDURE PERFORMED,1.  A",
+]
+
+
+@pytest.mark.parametrize("name", sorted(_PLAIN_FORMS))
+def test_fast_regexes_find_what_their_plain_forms_find(name):
+    import extractor.text as text_module
+
+    fast, plain = getattr(text_module, name), re.compile(_PLAIN_FORMS[name])
+    notes = [p.read_text(encoding="utf-8") for p in sorted(CORPORA.glob("*/*.txt"))]
+    assert len(notes) > 100
+    for sample in _TRICKY + [s.lower() for s in _TRICKY] + [" ".join(_TRICKY)] + notes:
+        assert [m.span() for m in fast.finditer(sample)] == [m.span() for m in plain.finditer(sample)], sample
