@@ -13,6 +13,7 @@ anesthesia or MAC. Contradictions (rule S9) are listed, not resolved.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from ..facts import SEDATION_LEVELS, Evidence, SedationFacts
 from ..lexicon import lexicon
@@ -68,6 +69,31 @@ def _group(match: re.Match, *names: str) -> str | None:
     return None
 
 
+class WordSpots:
+    """Where the words of a `*_words` entry occur in the whole text (any case), found once: a sentence
+    holding none of them cannot match the regex whose matches all hold one, and is not searched. Only for
+    ASCII text, where lower-casing keeps every offset and agrees with IGNORECASE; otherwise every sentence
+    may hold them."""
+
+    def __init__(self, words: tuple[str, ...], text: str):
+        self.starts: list[int] | None = None
+        if text.isascii():
+            low = text.lower()
+            starts = []
+            for word in words:
+                at = low.find(word)
+                while at >= 0:
+                    starts.append(at)
+                    at = low.find(word, at + 1)
+            self.starts = sorted(starts)
+
+    def in_span(self, start: int, end: int) -> bool:
+        if self.starts is None:
+            return True
+        k = bisect_left(self.starts, start)
+        return k < len(self.starts) and self.starts[k] < end
+
+
 def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None = None) -> SedationFacts:
     """Cues are matched in `normalized` (same length as `text`; "1O:14" read as 10:14), evidence quotes `text`."""
     reading = normalized if normalized is not None and len(normalized) == len(text) else text
@@ -91,13 +117,17 @@ def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None 
         keep(match, sentence.start, "SEDATION_OBSERVER", sentence.section)
 
     paragraph = None  # the index of the sedation sentence just read: the next one may go on about it
+    age_spots = WordSpots(cues.words("age_words"), reading)
+    topic_spots = WordSpots(cues.words("sedation_topic_words"), reading)
     for sentence in sentences:
         chunk = unchecked_options_blanked(reading[sentence.start : sentence.end])
-        age = cues.regex("age").search(chunk) if facts.age_years is None else None  # the first age read counts
+        age = (cues.regex("age").search(chunk)  # the first age read counts
+               if facts.age_years is None and age_spots.in_span(sentence.start, sentence.end) else None)
         if age:
             years = _group(age, "years", "years2", "years3")
             facts.age_years = int(years) if years else 0
-        if not cues.regex("sedation_topic").search(chunk) or sentence.section in NOT_NOW_SECTIONS:
+        if (not topic_spots.in_span(sentence.start, sentence.end) or not cues.regex("sedation_topic").search(chunk)
+                or sentence.section in NOT_NOW_SECTIONS):
             # "Midazolam 2 mg IV. Nurse Lee monitored SpO2 and ECG throughout.": the observer of the sedation
             # just described, in a sentence of its own
             observer = cues.regex("observer").search(chunk) if paragraph == sentence.index - 1 else None

@@ -182,22 +182,37 @@ def _cue_set(words: list[str]) -> set[str]:
     return out
 
 
+_LINE_RE = re.compile(r"[^\n]+")
+
+
+@functools.lru_cache(maxsize=65536)  # (cue classes, negated, stem, section classes) repeat within and across notes
+def _note_cue_tokens(found: tuple[str, ...], negated: bool, stem: str, classes: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for name in found:
+        cue = name + "_neg" if negated else name
+        out.append(f"nc_{cue}")
+        out.append(f"nc_{cue}_{stem}")
+        out += [f"nc_{cue}_in_{c}" for c in classes]
+    return tuple(out)
+
+
 def _note_cues(text: str) -> list[str]:
     """Cue tokens of the whole note: class, class+word stem, class within its section class."""
     headings = _headings(text)
     low = text.lower()
-    out = []
-    for para in re.finditer(r"[^\n]+", low):
-        _, classes = _section_at(headings, para.start())
+    out: list[str] = []
+    before, after = NEGATION_WINDOW
+    for para in _LINE_RE.finditer(low):
         words = _WORD_RE.findall(para.group(0))
+        classes = None  # the paragraph's section classes, looked up at its first cue word
         for i, w in enumerate(words):
             found = _cue_classes(w)
             if not found:
                 continue
-            for cue in _cues(words, i, found):
-                out.append(f"nc_{cue}")
-                out.append(f"nc_{cue}_{w[:6]}")
-                out += [f"nc_{cue}_in_{c}" for c in classes]
+            if classes is None:
+                classes = tuple(_section_at(headings, para.start())[1])
+            negated = any(map(_negates, words[max(0, i - before) : i] + words[i + 1 : i + 1 + after]))
+            out += _note_cue_tokens(found, negated, w[:6], classes)
     return out
 
 

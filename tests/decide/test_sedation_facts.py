@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from importlib.resources import files
+from pathlib import Path
+
 import pytest
 
-from extractor.decide.sedation import sedation_facts
+from extractor.decide.sedation import WordSpots, sedation_facts
+from extractor.lexicon import lexicon
 from extractor.mentions import doc_to_sentences
 from extractor.pipeline import get_pipeline
 from extractor.text import normalize
@@ -116,3 +121,39 @@ def test_a_sedation_flowsheet_writes_the_time_first():
                  "1408    FENTANYL 25 MCG IV   136/80\n"
                  "1419    SEDATION END         134/80\n")
     assert (facts.minutes, facts.minutes_source) == (17, "clock")
+
+
+# -- the word lists that spare sentences the sentence regexes (speed only: they must never hide a match)
+
+_CORPORA = Path(__file__).resolve().parents[2] / "corpora"
+ENTRIES = {("sedation", name): entry for name, entry in json.loads(
+    (files("extractor.patterns") / "sedation.json").read_text(encoding="utf-8"))["lexicons"].items()}
+_WORD_LISTS = [("age_words", "age"), ("sedation_topic_words", "sedation_topic")]
+
+
+@pytest.mark.parametrize("words, regex", _WORD_LISTS)
+def test_every_match_of_the_regex_holds_one_of_its_words(words, regex):
+    cues = lexicon("sedation")
+    listed = [w.lower() for w in cues.words(words)]
+    entry_examples = ENTRIES["sedation", regex]["examples"]["match"]
+    texts = entry_examples + [p.read_text(encoding="utf-8") for p in sorted(_CORPORA.glob("*/*.txt"))]
+    found = 0
+    for text in texts:
+        for match in cues.regex(regex).finditer(text):
+            found += 1
+            assert any(w in match.group().lower() for w in listed), f"{regex} match without a word of {words}"
+    assert found > 50
+
+
+def test_word_spots_say_which_spans_hold_a_word():
+    spots = WordSpots(("sedat", "ga"), "No pain. Moderate SEDATION given. Gauge 11.")
+    assert not spots.in_span(0, 8) and spots.in_span(9, 33) and spots.in_span(34, 43)
+    assert not spots.in_span(20, 26)  # "SEDATION" starts before this span
+    # not ASCII: lower-casing may move offsets or disagree with IGNORECASE, so every span may hold a word
+    assert WordSpots(("sedat",), "Pas de douleur. Hémostase.").in_span(0, 5)
+
+
+def test_a_sentence_without_the_words_is_not_a_sedation_sentence_and_one_with_them_is():
+    facts = read("Vertebroplasty at T12. Moderate sedation with midazolam by me, 30 minutes of intraservice time.")
+    assert facts.level == "moderate" and facts.minutes == 30
+    assert read("Vertebroplasty at T12 with an 11 gauge needle.").level is None

@@ -45,3 +45,18 @@ def test_tampered_runtime_file_is_refused(tmp_path):
     runtime.write_text(runtime.read_text().replace("0.", "0.9", 1))
     with pytest.raises(ModelIntegrityError):
         load_runtime(tmp_path)
+
+
+def test_rows_sharing_the_note_row_get_the_same_probabilities_read_once_or_each_time():
+    if not (MODELS / "confidence.runtime.json").is_file():
+        pytest.skip("no committed model")
+    from extractor.review.features import featurize
+
+    head = load_runtime(MODELS).estimators["technique"]
+    tokens = sorted(head.vocabulary)
+    for text in NOTES + [p.read_text(encoding="utf-8") for p in sorted((MODELS.parent / "corpora").glob("test/*.txt"))]:
+        f = featurize(text)
+        # the real rows, plus one that repeats tokens of the shared start and one that does not start with it
+        docs = list(f.technique_docs.values()) + [f.note_doc + " " + " ".join(f.note_doc.split()[:3] + tokens[:2]),
+                                                  "region_T " + f.note_doc]
+        assert head.predict_proba(docs, prefix=f.note_doc) == head.predict_proba(docs)  # exactly, not approx
