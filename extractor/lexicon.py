@@ -5,6 +5,7 @@ the document types of document.json and the relevance gate's cue classes of gate
 `lexicon().regex(name)` is the compiled entry, `lexicon().words(name)` its words as a tuple, in file
 order. An unknown name raises KeyError: every list the code uses is an entry of the file. An entry with
 "pieces": "levels" has the level grammar's pieces (<level>, <ordinal>, ...) filled in (extractor/levels.py).
+`lexicon().screen(names)` searches many entries in one piece of text, skipping those that cannot match.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functools import lru_cache
 from importlib.resources import files
 
 from .levels import grammar
+from .regex_scan import RegexScanner
 
 _FLAGS = {"IGNORECASE": re.IGNORECASE, "ASCII": re.ASCII}
 
@@ -23,6 +25,7 @@ class Lexicon:
     def __init__(self, entries: dict[str, dict]):
         self.entries = entries
         self._compiled: dict[str, re.Pattern] = {}
+        self._screens: dict[tuple[str, ...], Screen] = {}
 
     def regex(self, name: str) -> re.Pattern:
         compiled = self._compiled.get(name)
@@ -39,6 +42,44 @@ class Lexicon:
 
     def words(self, name: str) -> tuple[str, ...]:
         return tuple(self.entries[name]["words"])
+
+    def screen(self, names: tuple[str, ...]) -> Screen:
+        """A `Screen` of these entries (built once per tuple of names)."""
+        found = self._screens.get(names)
+        if found is None:
+            found = self._screens[names] = Screen(self, names)
+        return found
+
+
+# Python's \s also matches these ASCII separators; Hyperscan's (and re.ASCII's) does not
+_UNICODE_ONLY_SPACE = frozenset("\x1c\x1d\x1e\x1f")
+
+
+def screenable(text: str) -> bool:
+    """Whether the entries mean the same on this text with re.ASCII as without (as Hyperscan reads them):
+    ASCII text without the separators only Unicode \\s matches (IGNORECASE folds no ASCII letter to
+    another, \\w \\d \\b agree on ASCII)."""
+    return text.isascii() and _UNICODE_ONLY_SPACE.isdisjoint(text)
+
+
+class Screen:
+    """`search(name)` for many entries in one text, as `regex(name).search(text)` gives it, faster: one
+    Hyperscan scan says which entries can have no match there (see RegexScanner.may_match), and those
+    are not searched. Many `*.search(sentence)` calls per sentence were the sedation reader's time."""
+
+    def __init__(self, lexicon: Lexicon, names: tuple[str, ...]):
+        self.lexicon = lexicon
+        self.names = names
+        patterns = [lexicon.regex(name) for name in names]
+        self._scanner = RegexScanner([re.compile(p.pattern, (p.flags & ~re.UNICODE) | re.ASCII) for p in patterns])
+
+    def searcher(self, text: str):
+        """A function name -> `regex(name).search(text)` (an entry not screened is searched as it is)."""
+        regex = self.lexicon.regex
+        if not screenable(text):
+            return lambda name: regex(name).search(text)
+        possible = dict(zip(self.names, self._scanner.may_match(text)))
+        return lambda name: regex(name).search(text) if possible.get(name, True) else None
 
 
 LEXICON_FILES = ("lexicons", "sedation", "dates", "document", "gate")

@@ -57,3 +57,33 @@ def test_unknown_entry_or_file_raises():
         lexicon().words("no_such_list")
     with pytest.raises(KeyError):
         lexicon("no_such_file")
+
+
+def test_screenable_text_is_ascii_without_the_separators_only_unicode_whitespace_matches():
+    from extractor.lexicon import screenable
+
+    assert screenable("Moderate sedation, 25 min.\n")
+    assert not screenable("Sédation modérée")  # IGNORECASE folds non-ASCII letters (ſ, K) to ASCII ones
+    assert not screenable("moderate\x1csedation")  # Python's \s matches \x1c, Hyperscan's does not
+
+
+def test_a_screen_searches_as_each_entry_would_on_every_corpus_sentence():
+    from extractor.decide.sedation import SCREENED
+
+    root = Path(__file__).resolve().parents[1]
+    screen = lexicon("sedation").screen(SCREENED)
+    assert lexicon("sedation").screen(SCREENED) is screen  # built once
+    chunks = [chunk for path in sorted((root / "corpora").glob("*/*.txt"))
+              for chunk in path.read_text(encoding="utf-8").replace("\n", ". ").split(". ")]
+    chunks += ["Sédation modérée, midazolam 2 mg.", "moderate\x1csedation by the RN", ""]
+    skipped = 0
+    for chunk in chunks:
+        search = screen.searcher(chunk)
+        for name in SCREENED + ("age",):  # an entry outside the screen is searched as it is
+            found, expected = search(name), lexicon("sedation").regex(name).search(chunk)
+            assert (found and found.span()) == (expected and expected.span()), (name, chunk)
+    # on the corpora nearly every (sentence, entry) pair is ruled out without calling re
+    if extractor.regex_scan.hyperscan is not None:
+        possible = [p for chunk in chunks if chunk.isascii() for p in screen._scanner.may_match(chunk)]
+        skipped = possible.count(False)
+        assert skipped > len(possible) // 2

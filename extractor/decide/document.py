@@ -34,10 +34,10 @@ def document_type(text: str) -> tuple[str, Evidence | None]:
     the rule listed first), with its span; ('other', None) if none does. 'administrative' is a kind of
     'other' (read_document writes it so)."""
     opening = text[:OPENING_CHARS]
-    rules = lexicon("document")
+    search = lexicon("document").screen(tuple(TYPE_RULES.values())).searcher(opening)
     best = None
     for order, (kind, rule) in enumerate(TYPE_RULES.items()):
-        found = rules.regex(rule).search(opening)
+        found = search(rule)
         if found and (best is None or (found.start(), order) < (best[1].start(), best[2])):
             best = (kind, found, order)
     if best is None:

@@ -44,6 +44,12 @@ def unchecked_options_blanked(chunk: str) -> str:
     return _UNCHECKED_OPTION.sub(lambda m: " " * len(m.group()), chunk)
 
 
+# the entries searched in every sedation sentence, screened together (lexicon.Screen)
+SCREENED = tuple(entry for entry, _ in LEVEL_CUES) + (
+    "not_this_session", "sedative_drug", "propofol", "by_anesthesia", "by_other_provider", "by_proceduralist",
+    "sedation_content", "observer", "observer_also_assisted", "sedation_minutes", "other_minutes", "bare_minutes",
+    "sedation_clock", "sedation_start_clock", "sedation_stop_clock")
+
 MAX_SEDATION_MINUTES = 240  # a longer span between two clock times is a misread, not a sedation
 
 
@@ -117,6 +123,7 @@ def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None 
         keep(match, sentence.start, "SEDATION_OBSERVER", sentence.section)
 
     paragraph = None  # the index of the sedation sentence just read: the next one may go on about it
+    screen = cues.screen(SCREENED)
     age_spots = WordSpots(cues.words("age_words"), reading)
     topic_spots = WordSpots(cues.words("sedation_topic_words"), reading)
     for sentence in sentences:
@@ -130,34 +137,35 @@ def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None 
                 or sentence.section in NOT_NOW_SECTIONS):
             # "Midazolam 2 mg IV. Nurse Lee monitored SpO2 and ECG throughout.": the observer of the sedation
             # just described, in a sentence of its own
-            observer = cues.regex("observer").search(chunk) if paragraph == sentence.index - 1 else None
+            observer = screen.searcher(chunk)("observer") if paragraph == sentence.index - 1 else None
             if observer and sentence.section not in NOT_NOW_SECTIONS:
                 observed(observer, sentence)
             paragraph = None
             continue
         paragraph = sentence.index
-        if cues.regex("not_this_session").search(chunk):
+        search = screen.searcher(chunk)
+        if search("not_this_session"):
             continue
         found_level = None
         for entry, level in LEVEL_CUES:
-            match = cues.regex(entry).search(chunk)
+            match = search(entry)
             if match:
                 found_level = level
                 levels.append(level)
                 keep(match, sentence.start, "SEDATION", sentence.section)
-        drug = cues.regex("sedative_drug").search(chunk)
+        drug = search("sedative_drug")
         if drug:
             facts.sedative_given = True
             keep(drug, sentence.start, "SEDATION", sentence.section)
-        facts.propofol |= bool(cues.regex("propofol").search(chunk))
+        facts.propofol |= bool(search("propofol"))
         for entry, provider in (("by_anesthesia", "anesthesia"), ("by_other_provider", "other_provider"),
                                 ("by_proceduralist", "proceduralist")):
-            match = cues.regex(entry).search(chunk)
-            if match and (found_level or drug or cues.regex("sedation_content").search(chunk)):
+            match = search(entry)
+            if match and (found_level or drug or search("sedation_content")):
                 providers.add(provider)
                 keep(match, sentence.start, "SEDATION_PROVIDER", sentence.section)
-        observer = cues.regex("observer").search(chunk)
-        if found_level in (None, "local") and not drug and not cues.regex("sedation_content").search(chunk):
+        observer = search("observer")
+        if found_level in (None, "local") and not drug and not search("sedation_content"):
             # anesthesia words without sedation content (e.g. "local anesthesia" for a needle); a sentence of its
             # own naming the "independent trained observer" is about sedation all the same
             if observer and "observer" in observer.group().lower():
@@ -165,17 +173,17 @@ def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None 
             continue
         if observer:
             observed(observer, sentence)
-        observer_also_assisted |= bool(cues.regex("observer_also_assisted").search(chunk))
-        minutes = cues.regex("sedation_minutes").search(chunk)
+        observer_also_assisted |= bool(search("observer_also_assisted"))
+        minutes = search("sedation_minutes")
         if minutes:
             stated_minutes.append(int(_group(minutes, "min", "min2", "min3")))
             keep(minutes, sentence.start, "SEDATION_TIME", sentence.section)
-        elif cues.regex("sedation_content").search(chunk) and not cues.regex("other_minutes").search(chunk):
-            bare = cues.regex("bare_minutes").search(chunk)
+        elif search("sedation_content") and not search("other_minutes"):
+            bare = search("bare_minutes")
             if bare:
                 stated_minutes.append(int(bare.group("min")))
                 keep(bare, sentence.start, "SEDATION_TIME", sentence.section)
-        clock = cues.regex("sedation_clock").search(chunk)
+        clock = search("sedation_clock")
         if clock:
             span = _clock_minutes(_group(clock, "start", "start2"), _group(clock, "stop", "stop2"))
             if span is not None:
@@ -183,7 +191,7 @@ def sedation_facts(sentences: list[Sentence], text: str, normalized: str | None 
                 keep(clock, sentence.start, "SEDATION_TIME", sentence.section)
         else:  # "Sedation start 08:12. Sedation end 08:47.": a start and a stop in sentences of their own
             for entry, found in (("sedation_start_clock", lone_starts), ("sedation_stop_clock", lone_stops)):
-                match = cues.regex(entry).search(chunk)
+                match = search(entry)
                 if match:
                     found.append((match, sentence))
 

@@ -63,10 +63,15 @@ class ConfidenceModel:
         view = ModelView(p_performed=_positive(self.estimators["performed"], [f.note_doc])[0])
         levels = sorted(f.level_docs, key=LEVEL_ORDER.index)
         if levels:
-            p = _positive(self.estimators["level"], [f.level_docs[lv] for lv in levels])
-            view.p_level = dict(zip(levels, p))
-            p = _positive(self.estimators["biopsy"], [f.level_docs[lv] for lv in levels])
-            view.p_biopsy = dict(zip(levels, p))
+            rows = [f.level_docs[lv] for lv in levels]
+            level, biopsy = self.estimators["level"], self.estimators["biopsy"]
+            if isinstance(level, LinearHead) and level.shares_features(biopsy):  # weigh the rows once for both
+                features = [level.features(doc) for doc in rows]
+                view.p_level = dict(zip(levels, _positive_of(level, level.proba_of_features(features))))
+                view.p_biopsy = dict(zip(levels, _positive_of(biopsy, biopsy.proba_of_features(features))))
+            else:
+                view.p_level = dict(zip(levels, _positive(level, rows)))
+                view.p_biopsy = dict(zip(levels, _positive(biopsy, rows)))
             tech = self.estimators["technique"]
             docs = [f.technique_docs[lv] for lv in levels]
             if isinstance(tech, LinearHead):  # every technique row starts with the note's row: read it once
@@ -79,7 +84,10 @@ class ConfidenceModel:
 
 
 def _positive(estimator, docs: list[str]) -> list[float]:
-    probs = estimator.predict_proba(docs)
+    return _positive_of(estimator, estimator.predict_proba(docs))
+
+
+def _positive_of(estimator, probs: list[list[float]]) -> list[float]:
     k = list(estimator.classes_).index(1)
     return [float(row[k]) for row in probs]
 
@@ -101,6 +109,7 @@ class LinearHead:
         in the order of the tokens' first occurrence."""
         get = self.vocabulary.get
         idf = self.idf
+        small, top = _SUBLINEAR, len(_SUBLINEAR)  # _sublinear inlined: this loop runs for every token
         keys: list[int] = []
         values: list[float] = []
         place: dict[str, int] = {}
@@ -109,7 +118,7 @@ class LinearHead:
             if j is not None:
                 place[token] = len(keys)
                 keys.append(j)
-                values.append(_sublinear(n) * idf[j])
+                values.append((small[n] if n < top else 1.0 + math.log(n)) * idf[j])
         return keys, values, place
 
     def _features(self, doc: str, prefix: str | None = None) -> tuple[list[int], list[float]]:
@@ -146,12 +155,23 @@ class LinearHead:
             cached = self._prefix_cache = (prefix, self._weights(_token_counts(prefix)))
         return cached[1]
 
+    def shares_features(self, other: object) -> bool:
+        """Whether `other` weighs a doc exactly as this head does (the same vocabulary and idf objects,
+        as `load_runtime` shares them between heads fitted on the same rows)."""
+        return isinstance(other, LinearHead) and other.vocabulary is self.vocabulary and other.idf is self.idf
+
+    def features(self, doc: str) -> tuple[list[int], list[float]]:
+        """The doc's tf-idf vector (columns, values), for `proba_of_features` of every head sharing it."""
+        return self._features(doc)
+
     def predict_proba(self, docs: list[str], prefix: str | None = None) -> list[list[float]]:
         """prefix: what every doc starts with (then followed by a space), if they share it: the same
         probabilities, computed faster."""
+        return self.proba_of_features([self._features(doc, prefix) for doc in docs])
+
+    def proba_of_features(self, features: list[tuple[list[int], list[float]]]) -> list[list[float]]:
         out = []
-        for doc in docs:
-            keys, values = self._features(doc, prefix)
+        for keys, values in features:
             # sum(map(mul, ...)) adds left to right from 0, like a generator expression
             scores = [b + sum(map(mul, map(row.__getitem__, keys), values)) for row, b in zip(self.coef, self.intercept)]
             if len(scores) == 1:  # binary: one row of coefficients for the second class
@@ -190,7 +210,15 @@ def load_model(model_dir: Path | None = None) -> ConfidenceModel:
 def load_runtime(model_dir: Path) -> ConfidenceModel:
     """The model from the plain-JSON runtime file, verified against the sidecar (no scikit-learn import)."""
     specs, meta = read_runtime_specs(model_dir)
-    return ConfidenceModel({head: LinearHead(specs[head]) for head in HEADS}, meta)
+    heads: dict[str, LinearHead] = {}
+    for head in HEADS:
+        spec = dict(specs[head])
+        for other in heads.values():  # heads fitted on the same rows share one vectoriser: weigh a row once
+            if other.vocabulary == spec["vocabulary"] and other.idf == spec["idf"]:
+                spec["vocabulary"], spec["idf"] = other.vocabulary, other.idf
+                break
+        heads[head] = LinearHead(spec)
+    return ConfidenceModel(heads, meta)
 
 
 def default_model_dir() -> Path:

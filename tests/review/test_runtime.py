@@ -60,3 +60,20 @@ def test_rows_sharing_the_note_row_get_the_same_probabilities_read_once_or_each_
         docs = list(f.technique_docs.values()) + [f.note_doc + " " + " ".join(f.note_doc.split()[:3] + tokens[:2]),
                                                   "region_T " + f.note_doc]
         assert head.predict_proba(docs, prefix=f.note_doc) == head.predict_proba(docs)  # exactly, not approx
+
+
+def test_heads_fitted_on_the_same_rows_weigh_a_row_once_with_the_same_probabilities():
+    if not (MODELS / "confidence.runtime.json").is_file():
+        pytest.skip("no committed model")
+    shared = load_runtime(MODELS)
+    level, biopsy = shared.estimators["level"], shared.estimators["biopsy"]
+    assert level.shares_features(biopsy)  # same vocabulary and idf in the model file: one vectoriser
+    assert not level.shares_features(shared.estimators["performed"])
+    apart = load_runtime(MODELS)
+    apart.estimators["biopsy"].vocabulary = dict(apart.estimators["biopsy"].vocabulary)  # each head weighs its rows
+    assert not apart.estimators["level"].shares_features(apart.estimators["biopsy"])
+    texts = NOTES + [p.read_text(encoding="utf-8") for p in sorted((MODELS.parent / "corpora").glob("test/*.txt"))]
+    for text in texts:
+        a, b = shared.view(text), apart.view(text)
+        assert (a.p_level, a.p_biopsy, a.p_technique, a.p_performed) == (b.p_level, b.p_biopsy, b.p_technique,
+                                                                        b.p_performed)  # exactly, not approx

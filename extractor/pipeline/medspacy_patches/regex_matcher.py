@@ -17,8 +17,8 @@ from medspacy.common.medspacy_matcher import MedspacyMatcher
 from medspacy.common.regex_matcher import RegexMatcher
 from spacy.tokens import Doc
 
+from ...regex_scan import RegexScanner
 from ..doc_text import doc_text, token_bounds
-from .regex_scan import RegexScanner
 
 
 class FastRegexMatcher(RegexMatcher):

@@ -5,18 +5,22 @@ pipeline's time. Hyperscan scans the text once for all rules. It cannot replace 
 leftmost-first alternation), so it only says *where a match may be*; `re` still makes every match:
 
 1. Each rule is compiled for Hyperscan as its shortest non-empty leading part with every lookaround
-   removed. Every real match (s, e) then has a span (s, e') of that form with e' > s, and
-   `HS_FLAG_SOM_LEFTMOST` reports, for each end offset, the leftmost start of a span ending there.
+   removed (a top-level alternation whole, or, when Hyperscan refuses it as too large, as the
+   alternation of its branches' leading parts). Every real match (s, e) then has a span (s, e') of
+   that form with e' > s, and `HS_FLAG_SOM_LEFTMOST` reports, for each end offset, the leftmost start
+   of a span ending there.
 2. So every real match starts inside the window [start, end) of some event. `re` is tried only
    there: position by position in short windows, by one `search` from the window's start in long
-   ones (no match can start earlier, so that `search` finds what `finditer` finds next).
+   ones (no match can start earlier, so that `search` finds what `finditer` finds next). A rule
+   without any event has no match at all (`may_match`, a screen before `search`).
 
-Results are identical to `pattern.finditer(text)` by construction; `tests/extraction/
-test_regex_scan.py` checks it over the corpora and random texts. Only rules whose syntax means the
-same to both engines are accelerated: ASCII-class rules (`re.ASCII`, as the rule files are compiled)
-without backreferences, conditionals, verbose mode, POSIX-looking classes or a backslash-N escape, that cannot match
-the empty string and that Hyperscan compiles. Other rules, and texts with lone surrogates, are
-scanned by `re` alone, as everything is when the `hyperscan` package is not installed.
+Results are identical to `pattern.finditer(text)` by construction; `tests/test_regex_scan.py` checks
+it over the corpora and random texts. Only rules whose syntax means the same to both engines are
+accelerated: ASCII-class rules (`re.ASCII`, as the rule files are compiled) without backreferences,
+conditionals, verbose mode, POSIX-looking classes or a backslash-N escape, that cannot match the
+empty string and that Hyperscan compiles. Other rules, and texts with lone surrogates, are scanned by
+`re` alone, as everything is when the `hyperscan` package is not installed. Used by the pipeline's
+regex matchers (pipeline/medspacy_patches/regex_matcher.py) and the decision layer's `lexicon.Screen`.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ except ImportError:  # pragma: no cover
     import sre_parse as _sre_parser
 
 # bump when the way a rule becomes a Hyperscan form changes: cached databases from before are ignored
-FORM_VERSION = 2
+FORM_VERSION = 3
 
 _LOOKAROUND_OPENERS = ("(?<=", "(?<!", "(?=", "(?!")
 # backreferences, conditionals, inline ASCII/locale/unicode/verbose flags, and \N (a named character
@@ -156,24 +160,93 @@ def _hyperscan_form(pattern: re.Pattern) -> bytes | None:
     (start tracking over bounded repeats like "[^)\\n]{0,60}" is even refused as too large) and
     scan as fast.
     """
+    expression = _superset_expression(pattern)
+    return None if expression is None else _leading_part(expression, pattern.flags).encode("utf-8")
+
+
+def _branch_leads_form(pattern: re.Pattern) -> bytes | None:
+    """The form of a top-level alternation that Hyperscan refuses whole: each branch's leading part,
+    still alternated. A match comes from one branch, so it still has a span (s, e') of this form."""
+    expression = _superset_expression(pattern)
+    branches = None if expression is None else _top_level_branches(expression)
+    if branches is None or len(branches) < 2:
+        return None
+    return "|".join(_prefix_before_long_repeat(branch, pattern.flags) for branch in branches).encode("utf-8")
+
+
+# a counted repeat this long ("[^.;]{0,60}") is what makes Hyperscan's start tracking too large
+_LONG_REPEAT = re.compile(r"\{\d*,(\d+)\}")
+LONG_REPEAT_MIN = 20
+
+
+def _prefix_before_long_repeat(expression: str, flags: int) -> str:
+    """The expression's top-level items before the first long counted repeat, when they cannot match
+    empty (a sharper screen than the shortest leading part); else the shortest leading part."""
+    items = _top_level_items(expression)
+    if items is not None:
+        k = 0
+        while k < len(items) and not any(int(m.group(1)) >= LONG_REPEAT_MIN for m in _LONG_REPEAT.finditer(items[k])):
+            k += 1
+        prefix = "".join(items[:k])
+        if prefix and _min_width(prefix, flags) > 0:
+            return prefix
+    return _leading_part(expression, flags)
+
+
+def _min_width(expression: str, flags: int) -> int:
+    try:
+        return _sre_parser.parse(expression, flags).getwidth()[0]
+    except Exception:  # noqa: BLE001 - a part that does not parse alone is not used
+        return 0
+
+
+def _superset_expression(pattern: re.Pattern) -> str | None:
     if not pattern.flags & re.ASCII or pattern.flags & re.VERBOSE or isinstance(pattern.pattern, bytes):
         return None
     if _may_match_empty(pattern):
         return None
-    expression = superset_pattern(pattern.pattern)
-    if expression is None:
-        return None
+    return superset_pattern(pattern.pattern)
+
+
+def _leading_part(expression: str, flags: int) -> str:
+    """The shortest prefix of the expression's top-level sequence that cannot match empty (the whole
+    expression when it has a top-level '|' or no such prefix)."""
     items = _top_level_items(expression)
     if items is not None:
         for k in range(1, len(items)):
             prefix = "".join(items[:k])
             try:
-                if _sre_parser.parse(prefix, pattern.flags).getwidth()[0] > 0:
-                    expression = prefix
-                    break
+                if _sre_parser.parse(prefix, flags).getwidth()[0] > 0:
+                    return prefix
             except Exception:  # noqa: BLE001 - keep the whole expression
                 break
-    return expression.encode("utf-8")
+    return expression
+
+
+def _top_level_branches(expression: str) -> list[str] | None:
+    """The expression split at its top-level '|' (None if it does not parse as we expect)."""
+    branches: list[str] = []
+    i = start = 0
+    n = len(expression)
+    while i < n:
+        ch = expression[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i = _class_end(expression, i)
+        elif ch == "(":
+            i = _group_end(expression, i)
+        elif ch == "|":
+            branches.append(expression[start:i])
+            i = start = i + 1
+            continue
+        else:
+            i += 1
+        if i < 0:
+            return None
+    branches.append(expression[start:])
+    return branches
 
 
 _QUANTIFIER = re.compile(r"(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?")
@@ -250,7 +323,8 @@ def _cached_database(patterns: list[re.Pattern], forms_of):
     try:
         database = _compile(forms)
     except hyperscan.error:  # type: ignore[attr-defined]
-        forms = [form for form in forms if _compiles(form)]  # the rules Hyperscan refuses stay with re
+        forms = [_accepted_form(form, patterns[form[0]]) for form in forms]  # the rules still refused stay with re
+        forms = [form for form in forms if form is not None]
         if not forms:
             return None, []
         database = _compile(forms)
@@ -265,6 +339,16 @@ def _cached_database(patterns: list[re.Pattern], forms_of):
     except (OSError, hyperscan.error):  # type: ignore[attr-defined]  # read-only home: compile each time
         pass
     return database, ids
+
+
+def _accepted_form(form: tuple[int, bytes, int], pattern: re.Pattern) -> tuple[int, bytes, int] | None:
+    """The form, or its branches' leading parts, whichever Hyperscan compiles first; None if neither."""
+    if _compiles(form):
+        return form
+    fallback = _branch_leads_form(pattern)
+    if fallback is not None and fallback != form and _compiles((form[0], fallback, form[2])):
+        return form[0], fallback, form[2]
+    return None
 
 
 def _compiles(form: tuple[int, bytes, int]) -> bool:
@@ -345,6 +429,27 @@ class RegexScanner:
             else:
                 results.append(_matches_from_windows(pattern, text, events.get(index)))
         return results
+
+    def may_match(self, text: str) -> list[bool]:
+        """Per pattern: False only when it has no match in text (Hyperscan found no span of its form);
+        True otherwise, and always for a pattern `re` scans alone. A cheap screen before `search`."""
+        self._build()
+        if self._database is None:
+            return [True] * len(self.patterns)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: not valid UTF-8 for Hyperscan
+            return [True] * len(self.patterns)
+        hit: set[int] = set()
+
+        def on_match(pattern_id: int, start: int, end: int, flags: int, context: object) -> None:
+            hit.add(pattern_id)
+
+        scratch = getattr(self._scratch, "value", None)
+        if scratch is None:
+            scratch = self._scratch.value = hyperscan.Scratch(self._database)
+        self._database.scan(data, match_event_handler=on_match, scratch=scratch)
+        return [not accelerated or index in hit for index, accelerated in enumerate(self._accelerated)]
 
     def _events(self, text: str) -> dict[int, list[tuple[int, int]]] | None:
         """Per accelerated pattern: the windows [leftmost start, end) of its events, merged and sorted.

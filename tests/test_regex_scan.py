@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from extractor import regex_scan
 from extractor.pipeline import get_pipeline
-from extractor.pipeline.medspacy_patches import regex_scan
 from extractor.pipeline.medspacy_patches.regex_matcher import FastRegexMatcher
-from extractor.pipeline.medspacy_patches.regex_scan import RegexScanner, superset_pattern
+from extractor.regex_scan import RegexScanner, superset_pattern
 from extractor.text import normalize
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 needs_hyperscan = pytest.mark.skipif(regex_scan.hyperscan is None, reason="hyperscan not installed")
 
 
@@ -165,7 +165,7 @@ def test_records_are_the_same_without_hyperscan(extractor):
         "import json, sys\n"
         "sys.modules['hyperscan'] = None  # import hyperscan now fails\n"
         "from extractor import Extractor\n"
-        "from extractor.pipeline.medspacy_patches import regex_scan\n"
+        "from extractor import regex_scan\n"
         "assert regex_scan.hyperscan is None\n"
         "paths = sys.argv[1:]\n"
         "items = [(p, open(p, encoding='utf-8').read()) for p in paths]\n"
@@ -187,3 +187,53 @@ def test_threads_share_a_scanner():
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(scanner.finditer_all, texts))
     assert results == [finditer_spans(patterns, text) for text in texts]
+
+
+@pytest.mark.parametrize(
+    "expression, branches",
+    [
+        (r"a|b", ["a", "b"]),
+        (r"(?:a|b)c|d", ["(?:a|b)c", "d"]),  # a '|' inside a group is not top level
+        (r"[|]x|\|y|z", ["[|]x", r"\|y", "z"]),  # nor one in a class or escaped
+        (r"abc", ["abc"]),
+    ],
+)
+def test_top_level_branches_split_only_at_the_top_level(expression, branches):
+    assert regex_scan._top_level_branches(expression) == branches
+
+
+# an alternation Hyperscan refuses whole (start tracking over "{0,60}" is too large)
+REFUSED_WHOLE = re.compile(
+    r"\b(?:nurse|rn)\b[^.;]{0,60}\bmonitor|\bsedation\b[^.;]{0,40}?\bstart\s*\d{2}:\d{2}[^.;]{0,40}?\bend\s*\d{2}:\d{2}"
+    r"|\bdedicated\s+to\s+(?:\w+\s+){0,3}(?:monitoring|sedation)\b",
+    re.IGNORECASE | re.ASCII,
+)
+REFUSED_TEXTS = [
+    "The nurse continuously monitored vitals. RN monitor. Sedation start 09:12, sedation end 09:40.",
+    "Sedation was started 09:12 and the end came 09:40; nurseries monitor; a nurse. monitor",
+    "An RN dedicated to the patient's monitoring was present; dedicated to sedation.",
+]
+
+
+@needs_hyperscan
+def test_a_refused_alternation_is_scanned_by_its_branches_leading_parts():
+    form = regex_scan._hyperscan_form(REFUSED_WHOLE)
+    assert not regex_scan._compiles((0, form, regex_scan._hyperscan_flags(REFUSED_WHOLE)))
+    scanner = RegexScanner([REFUSED_WHOLE])
+    assert scanner.accelerated == [True]
+    for text in REFUSED_TEXTS + corpus_texts()[:60]:
+        assert scanner.finditer_all(text) == finditer_spans([REFUSED_WHOLE], text)
+
+
+def test_may_match_is_true_wherever_search_finds_a_match():
+    texts = REFUSED_TEXTS + [t[i : i + 200] for t in corpus_texts()[:80] for i in range(0, len(t), 150)]
+    for patterns in RULE_SETS + [[REFUSED_WHOLE]]:
+        scanner = SCANNERS.get(id(patterns)) or RegexScanner(patterns)
+        said_no = 0
+        for text in texts:
+            for pattern, possible in zip(patterns, scanner.may_match(text)):
+                if pattern.search(text):
+                    assert possible, (pattern.pattern[:60], text)
+                said_no += not possible
+        if regex_scan.hyperscan is not None:
+            assert said_no > 0  # the screen spares some searches
