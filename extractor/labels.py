@@ -16,11 +16,13 @@ from importlib.resources import files
 class Label(str, Enum):
     """A str enum whose members compare and hash as their value."""
 
+    # a member's str content is its value: str's own methods give the value's string and hash without the
+    # (slow, often called) Enum `.value` lookup
     def __str__(self) -> str:
-        return self.value
+        return str.__str__(self)
 
     def __hash__(self) -> int:
-        return str.__hash__(self.value)
+        return str.__hash__(self)
 
 
 class Cue(Label):

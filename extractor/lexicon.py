@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib.resources import files
 
 from .levels import grammar
-from .regex_scan import RegexScanner
+from .regex_scan import FastPattern, RegexScanner, ascii_reading, screenable
 
 _FLAGS = {"IGNORECASE": re.IGNORECASE, "ASCII": re.ASCII}
 
@@ -26,6 +26,7 @@ class Lexicon:
         self.entries = entries
         self._compiled: dict[str, re.Pattern] = {}
         self._screens: dict[tuple[str, ...], Screen] = {}
+        self._fast: dict[str, FastPattern] = {}
 
     def regex(self, name: str) -> re.Pattern:
         compiled = self._compiled.get(name)
@@ -43,23 +44,19 @@ class Lexicon:
     def words(self, name: str) -> tuple[str, ...]:
         return tuple(self.entries[name]["words"])
 
+    def finditer(self, name: str, text: str) -> list[re.Match]:
+        """`regex(name).finditer(text)`, found through Hyperscan where it can be (regex_scan.FastPattern)."""
+        fast = self._fast.get(name)
+        if fast is None:
+            fast = self._fast[name] = FastPattern(self.regex(name))
+        return fast.finditer(text)
+
     def screen(self, names: tuple[str, ...]) -> Screen:
         """A `Screen` of these entries (built once per tuple of names)."""
         found = self._screens.get(names)
         if found is None:
             found = self._screens[names] = Screen(self, names)
         return found
-
-
-# Python's \s also matches these ASCII separators; Hyperscan's (and re.ASCII's) does not
-_UNICODE_ONLY_SPACE = frozenset("\x1c\x1d\x1e\x1f")
-
-
-def screenable(text: str) -> bool:
-    """Whether the entries mean the same on this text with re.ASCII as without (as Hyperscan reads them):
-    ASCII text without the separators only Unicode \\s matches (IGNORECASE folds no ASCII letter to
-    another, \\w \\d \\b agree on ASCII)."""
-    return text.isascii() and _UNICODE_ONLY_SPACE.isdisjoint(text)
 
 
 class Screen:
@@ -71,7 +68,7 @@ class Screen:
         self.lexicon = lexicon
         self.names = names
         patterns = [lexicon.regex(name) for name in names]
-        self._scanner = RegexScanner([re.compile(p.pattern, (p.flags & ~re.UNICODE) | re.ASCII) for p in patterns])
+        self._scanner = RegexScanner([ascii_reading(p) for p in patterns])
 
     def searcher(self, text: str):
         """A function name -> `regex(name).search(text)` (an entry not screened is searched as it is)."""

@@ -151,17 +151,20 @@ def _hyperscan_flags(pattern: re.Pattern) -> int:
     return flags
 
 
-def _hyperscan_form(pattern: re.Pattern) -> bytes | None:
+def _hyperscan_form(pattern: re.Pattern, whole: bool = False) -> bytes | None:
     """What Hyperscan scans for this rule: the shortest non-empty leading part of the rule with its
     lookarounds removed (the whole rule if it is a top-level alternation).
 
     Every real match (s, e) then has a span (s, e') of this form with e' > s, which is all
     `_matches_from_windows` needs; leading parts compile in a fraction of the time of whole rules
     (start tracking over bounded repeats like "[^)\\n]{0,60}" is even refused as too large) and
-    scan as fast.
+    scan as fast. whole: the rule without its lookarounds, a sharper screen for a scanner of one
+    or a few rules (`FastPattern`), where compiling is cheap.
     """
     expression = _superset_expression(pattern)
-    return None if expression is None else _leading_part(expression, pattern.flags).encode("utf-8")
+    if expression is None:
+        return None
+    return (expression if whole else _leading_part(expression, pattern.flags)).encode("utf-8")
 
 
 def _branch_leads_form(pattern: re.Pattern) -> bytes | None:
@@ -293,7 +296,7 @@ def cache_dir() -> Path:
     return Path(base) / "spinecode"
 
 
-def _cached_database(patterns: list[re.Pattern], forms_of):
+def _cached_database(patterns: list[re.Pattern], forms_of, whole: bool = False):
     """(database, ids of the patterns it holds) for these patterns, from the cache or compiled.
 
     Compiling the rule files takes ≈ 0.8 s and finding each rule's form ≈ 0.1 s; loading takes ≈ 1 ms.
@@ -304,7 +307,8 @@ def _cached_database(patterns: list[re.Pattern], forms_of):
     """
     key = hashlib.sha256(
         json.dumps(
-            [FORM_VERSION, hyperscan.__version__, platform.machine(), [[p.pattern, int(p.flags)] for p in patterns]]
+            [FORM_VERSION, whole, hyperscan.__version__, platform.machine(),
+             [[p.pattern, int(p.flags)] for p in patterns]]
         ).encode()
     ).hexdigest()
     path = cache_dir() / f"regex-{key[:32]}.hsdb"
@@ -342,12 +346,13 @@ def _cached_database(patterns: list[re.Pattern], forms_of):
 
 
 def _accepted_form(form: tuple[int, bytes, int], pattern: re.Pattern) -> tuple[int, bytes, int] | None:
-    """The form, or its branches' leading parts, whichever Hyperscan compiles first; None if neither."""
+    """The form, else the rule's leading part, else its branches' leading parts, whichever Hyperscan
+    compiles first; None if none."""
     if _compiles(form):
         return form
-    fallback = _branch_leads_form(pattern)
-    if fallback is not None and fallback != form and _compiles((form[0], fallback, form[2])):
-        return form[0], fallback, form[2]
+    for fallback in (_hyperscan_form(pattern), _branch_leads_form(pattern)):
+        if fallback is not None and fallback != form and _compiles((form[0], fallback, form[2])):
+            return form[0], fallback, form[2]
     return None
 
 
@@ -365,8 +370,9 @@ class RegexScanner:
     Picklable: the Hyperscan database is built lazily in each process and never pickled.
     """
 
-    def __init__(self, patterns: list[re.Pattern], use_hyperscan: bool = True):
+    def __init__(self, patterns: list[re.Pattern], use_hyperscan: bool = True, whole_rules: bool = False):
         self.patterns = list(patterns)
+        self.whole_rules = whole_rules  # scan for each rule whole (lookarounds removed), not its leading part
         self.use_hyperscan = use_hyperscan and hyperscan is not None
         self._reset()
 
@@ -409,12 +415,12 @@ class RegexScanner:
         def forms_of() -> list[tuple[int, bytes, int]]:
             forms = []
             for index, pattern in enumerate(self.patterns):
-                form = _hyperscan_form(pattern)
+                form = _hyperscan_form(pattern, self.whole_rules)
                 if form is not None:
                     forms.append((index, form, _hyperscan_flags(pattern)))
             return forms
 
-        self._database, ids = _cached_database(self.patterns, forms_of)
+        self._database, ids = _cached_database(self.patterns, forms_of, self.whole_rules)
         for index in ids:
             self._accelerated[index] = True
 
@@ -542,3 +548,38 @@ def _matches_from_windows(pattern: re.Pattern, text: str, windows) -> list[tuple
         spans.append(found.span())
         pos = found.end()
     return spans
+
+
+# Python's \s also matches these ASCII separators; Hyperscan's (and re.ASCII's) does not
+_UNICODE_ONLY_SPACE = frozenset("\x1c\x1d\x1e\x1f")
+
+
+def screenable(text: str) -> bool:
+    """Whether a Unicode rule means the same on this text read with re.ASCII (as Hyperscan reads it): ASCII
+    text without the separators only Unicode \\s matches (IGNORECASE folds no ASCII letter to another,
+    \\w \\d \\b agree on ASCII)."""
+    return text.isascii() and _UNICODE_ONLY_SPACE.isdisjoint(text)
+
+
+def ascii_reading(pattern: re.Pattern) -> re.Pattern:
+    """The same rule compiled with re.ASCII (what RegexScanner accelerates)."""
+    return re.compile(pattern.pattern, (pattern.flags & ~re.UNICODE) | re.ASCII)
+
+
+class FastPattern:
+    """`pattern.finditer(text)`, the same match objects, found through Hyperscan: on text where the
+    rule's ASCII reading means the same (`screenable`), RegexScanner gives the matches' spans and
+    `pattern.match(text, start)` makes each (a match at `pos` sees the text before it, so it is the
+    match finditer makes there); on other text, and without Hyperscan, `pattern.finditer` itself."""
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+        self._unicode = not pattern.flags & re.ASCII
+        self._scanner = RegexScanner([ascii_reading(pattern) if self._unicode else pattern], whole_rules=True)
+
+    def finditer(self, text: str) -> list[re.Match]:
+        if (self._unicode and not screenable(text)) or not self._scanner.accelerated[0]:
+            return list(self.pattern.finditer(text))
+        match = self.pattern.match
+        return [match(text, start) for start, _ in self._scanner.finditer_all(text)[0]]
+

@@ -34,6 +34,7 @@ def test_enum_equals_rule_categories(enum, name, key, extra):
 def test_members_compare_and_hash_as_strings():
     assert Cue.BIOPSY == "BIOPSY" and "BIOPSY" in {Cue.BIOPSY}
     assert Cue.BIOPSY in {"BIOPSY"} and str(Section.PLAN) == "plan"
+    assert all(hash(m) == hash(m.value) and type(str(m)) is str and str(m) == m.value for m in [*Cue, *Section])
 
 
 def test_each_category_has_one_kind():

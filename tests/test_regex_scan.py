@@ -237,3 +237,37 @@ def test_may_match_is_true_wherever_search_finds_a_match():
                 said_no += not possible
         if regex_scan.hyperscan is not None:
             assert said_no > 0  # the screen spares some searches
+
+
+def _match_facts(matches):
+    return [(m.span(), m.groups(), m.groupdict()) for m in matches]
+
+
+FAST_PATTERNS = [
+    re.compile(r"\b(?P<p>[ctld])\s?-?\s?(?P<n>\d{1,2})\b|\b(?P<o>first|second)\s+(?P<r>thoracic|lumbar)\b"),  # Unicode
+    re.compile(r"(?<!vit\s)\b(?:date\s+of\s+service|dos)\b\s*:?\s*(?P<date>\d{1,2}/\d{1,2}/\d{2,4})", re.IGNORECASE),
+    re.compile(r"\bcement(?!\s+leak)\w*", re.IGNORECASE | re.ASCII),
+]
+
+
+@pytest.mark.parametrize("pattern", FAST_PATTERNS, ids=["levels", "dates", "ascii"])
+def test_fast_pattern_gives_finditers_matches_groups_and_all(pattern):
+    fast = regex_scan.FastPattern(pattern)
+    assert fast._scanner.accelerated == [regex_scan.hyperscan is not None]  # the fast path is the one tested
+    texts = corpus_texts()[:120] + [t.lower() for t in corpus_texts()[:40]] + [
+        "DOS: 3/4/16, date of service 03/04/2016; vit dos 1/1/11",
+        "T12 and L1, first lumbar; cement and cementing, cement leak",
+        "Sédation: T12 – L1; ſecond K",  # not ASCII: finditer itself
+        "T12\x1cL1 dos\x1c3/4/16",  # a separator only Unicode \s matches
+    ]
+    for text in texts:
+        assert _match_facts(fast.finditer(text)) == _match_facts(pattern.finditer(text))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(FRAGMENTS + ["dos", "DOS:", "3/4/16", "date of service", "first", "lumbar"]),
+                min_size=0, max_size=40))
+def test_fast_pattern_equals_finditer_on_random_texts(fragments):
+    text = "".join(fragments)
+    for pattern in FAST_PATTERNS:
+        assert _match_facts(regex_scan.FastPattern(pattern).finditer(text)) == _match_facts(pattern.finditer(text))

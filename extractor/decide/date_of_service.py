@@ -45,7 +45,7 @@ def parse_written_date(text: str) -> dt.date | None:
 def note_service_date(text: str) -> tuple[dt.date, Evidence] | None:
     cues = lexicon("dates")
     found: list[tuple[dt.date, Evidence]] = []
-    for match in cues.regex("service_date").finditer(text):
+    for match in cues.finditer("service_date", text):
         before = text[max(0, match.start() - LOOK_BACK) : match.start()]
         before = FIELD_BREAK.split(before)[-1]
         if cues.regex("not_service_date").search(before + match.group(0)):

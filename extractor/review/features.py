@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..facts import LEVEL_ORDER
 from ..levels import _make
 from ..levels import _vocab as levels_vocab
+from ..regex_scan import FastPattern
 from ..text import normalize
 
 FEATURE_VERSION = 1
@@ -35,6 +36,7 @@ _LEVEL_RE = re.compile(
 )
 _RANGE_RE = re.compile(r"\s*(?:-|–|—|to|through|thru)\s*(?:(?P<p>[ctld])\s?-?\s?)?(?P<n>\d{1,2})\b")
 _NAMED_RE = re.compile(r"\b(?:sacr(?:um|al|oplasty|oplasties)|s[1-3]|dens|odontoid)\b")
+_FAST_LEVEL, _FAST_NAMED = FastPattern(_LEVEL_RE), FastPattern(_NAMED_RE)  # the same matches, found faster
 _WORD_RE = re.compile(r"[a-z]+")
 _HEADING_RE = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,40}?)[ \t]*:", re.MULTILINE)
 _CAPS_HEADING_RE = re.compile(r"^[ \t]*([A-Z][A-Z /&()-]{2,40})[ \t]*$", re.MULTILINE)
@@ -91,7 +93,7 @@ def find_levels(text: str) -> list[LevelMention]:
     """Level mentions in the text (T12, T-12, 'tea twelve', 'twelfth thoracic', T11-L1, sacrum, dens)."""
     low = text.lower()
     out: list[LevelMention] = []
-    for m in _LEVEL_RE.finditer(low):
+    for m in _FAST_LEVEL.finditer(low):
         if m.group("p"):
             first = _make(_PREFIX[m.group("p")], int(m.group("n")))
         elif m.group("sp"):
@@ -109,7 +111,7 @@ def find_levels(text: str) -> list[LevelMention]:
                 if i < j <= i + 8:
                     levels, end, is_range = LEVEL_ORDER[i : j + 1], r.end(), True
         out.append(LevelMention(m.start(), end, tuple(levels), is_range))
-    for m in _NAMED_RE.finditer(low):
+    for m in _FAST_NAMED.finditer(low):
         level = "C2" if m.group(0) in ("dens", "odontoid") else "sacrum"
         out.append(LevelMention(m.start(), m.end(), (level,), False))
     out.sort(key=lambda x: x.start)
