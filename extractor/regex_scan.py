@@ -191,16 +191,17 @@ def _prefix_before_long_repeat(expression: str, flags: int) -> str:
         while k < len(items) and not any(int(m.group(1)) >= LONG_REPEAT_MIN for m in _LONG_REPEAT.finditer(items[k])):
             k += 1
         prefix = "".join(items[:k])
-        if prefix and _min_width(prefix, flags) > 0:
+        if prefix and (_min_width(prefix, flags) or 0) > 0:
             return prefix
     return _leading_part(expression, flags)
 
 
-def _min_width(expression: str, flags: int) -> int:
+def _min_width(expression: str, flags: int) -> int | None:
+    """The fewest characters the expression matches; None when it does not parse alone."""
     try:
         return _sre_parser.parse(expression, flags).getwidth()[0]
     except Exception:  # noqa: BLE001 - a part that does not parse alone is not used
-        return 0
+        return None
 
 
 def _superset_expression(pattern: re.Pattern) -> str | None:
@@ -218,38 +219,26 @@ def _leading_part(expression: str, flags: int) -> str:
     if items is not None:
         for k in range(1, len(items)):
             prefix = "".join(items[:k])
-            try:
-                if _sre_parser.parse(prefix, flags).getwidth()[0] > 0:
-                    return prefix
-            except Exception:  # noqa: BLE001 - keep the whole expression
+            width = _min_width(prefix, flags)
+            if width is None:  # a prefix that does not parse alone: keep the whole expression
                 break
+            if width > 0:
+                return prefix
     return expression
 
 
 def _top_level_branches(expression: str) -> list[str] | None:
     """The expression split at its top-level '|' (None if it does not parse as we expect)."""
-    branches: list[str] = []
-    i = start = 0
-    n = len(expression)
-    while i < n:
-        ch = expression[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":
-            i = _class_end(expression, i)
-        elif ch == "(":
-            i = _group_end(expression, i)
-        elif ch == "|":
-            branches.append(expression[start:i])
-            i = start = i + 1
-            continue
+    pieces = _top_level_pieces(expression)
+    if pieces is None:
+        return None
+    branches: list[list[str]] = [[]]
+    for piece in pieces:
+        if piece == "|":
+            branches.append([])
         else:
-            i += 1
-        if i < 0:
-            return None
-    branches.append(expression[start:])
-    return branches
+            branches[-1].append(piece)
+    return ["".join(branch) for branch in branches]
 
 
 _QUANTIFIER = re.compile(r"(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?")
@@ -257,12 +246,21 @@ _QUANTIFIER = re.compile(r"(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?")
 
 def _top_level_items(expression: str) -> list[str] | None:
     """The expression's top-level sequence (atom + quantifier each); None if it has a top-level '|'."""
-    items: list[str] = []
+    pieces = _top_level_pieces(expression)
+    return None if pieces is None or "|" in pieces else pieces
+
+
+def _top_level_pieces(expression: str) -> list[str] | None:
+    """The expression's top-level atoms (each with its quantifier) and '|'s, in order; None if it does
+    not parse as we expect."""
+    pieces: list[str] = []
     i, n = 0, len(expression)
     while i < n:
         ch = expression[i]
         if ch == "|":
-            return None
+            pieces.append(ch)
+            i += 1
+            continue
         if ch == "\\":
             end = i + 2
         elif ch == "[":
@@ -276,9 +274,9 @@ def _top_level_items(expression: str) -> list[str] | None:
         quantifier = _QUANTIFIER.match(expression, end)
         if quantifier is not None:
             end = quantifier.end()
-        items.append(expression[i:end])
+        pieces.append(expression[i:end])
         i = end
-    return items
+    return pieces
 
 
 def _compile(forms: list[tuple[int, bytes, int]]):
